@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// Installed as the `manager` binary; the code is compiled from services/manager/main.ts by `npm run build`.
+require("../dist/services/manager/main.js");

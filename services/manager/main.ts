@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+import { runService, VERSION } from "../../shared/cli.js";
+import { createRedis } from "../../shared/bus/redis.js";
+import { redisKeys } from "../../shared/bus/keys.js";
+import { RegistryPublisher } from "../../shared/bus/registry.js";
+import { Link } from "../../shared/net/link.js";
+import { LinkSet } from "../../shared/net/link-set.js";
+import { listenAdminPort } from "../../shared/net/admin-port.js";
+import { openStore } from "../../shared/store/open-store.js";
+import { managerSchema } from "./config.js";
+import { Manager } from "./manager.js";
+
+void runService(
+  {
+    name: "manager",
+    description: "FishChat manager: v1 Redis cache and client records in the store",
+    defaultConf: "conf/manager.json",
+    schema: managerSchema,
+    instanceOf: (cfg) => cfg.id,
+    async start(cfg, log) {
+      const keys = redisKeys(cfg.redis.keyPrefix);
+      const redis = createRedis(cfg.redis, log, "manager");
+      const store = await openStore(
+        { mongoUri: cfg.store.mongoUri || process.env.FISHCHAT_MONGO_URI, mongoDb: cfg.store.mongoDb, dataDir: cfg.store.dataDir, inboxMaxPending: cfg.store.inboxMaxPending },
+        log,
+      );
+      const manager = new Manager(cfg, log, redis, store);
+      const limits = { maxLineBytes: cfg.maxLineBytes, maxFrameBytes: cfg.maxLineBytes };
+      const links = new LinkSet({
+        redis,
+        keys,
+        seeds: cfg.msgServerList,
+        discoveryMs: cfg.discoveryMs,
+        log,
+        makeLink: (addr) =>
+          new Link({
+            addr,
+            log,
+            limits,
+            secret: cfg.clusterSecret,
+            channels: Manager.channels,
+            subscriberId: cfg.id,
+            reconnectMinMs: cfg.reconnectMinMs,
+            reconnectMaxMs: cfg.reconnectMaxMs,
+            onCommand: (l, cmd) => manager.onCommand(l, cmd),
+          }),
+      });
+      links.start();
+      const stats = () => ({ ...manager.counters, links: links.all().length, linksUp: links.all().filter((l) => l.isUp).length });
+      const admin = await listenAdminPort({ listen: cfg.listen, role: "manager", maxLineBytes: cfg.maxLineBytes, log, stats });
+      const heartbeat = new RegistryPublisher(
+        redis,
+        keys,
+        { role: "manager", id: cfg.id, addr: cfg.listen, pid: process.pid, version: VERSION, startedAt: Date.now() },
+        cfg.heartbeatMs,
+        cfg.registryTtlMs,
+        stats,
+        log,
+      );
+      heartbeat.start();
+      log.info({ listen: cfg.listen, store: store.kind }, "manager started");
+      return {
+        async close() {
+          await heartbeat.stop();
+          links.stop();
+          await admin.close();
+          await store.close();
+          redis.disconnect();
+        },
+      };
+    },
+  },
+  process.argv,
+);

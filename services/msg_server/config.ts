@@ -1,0 +1,50 @@
+import { z } from "zod";
+import { commonKeys, hostPort, positiveMs, storeSchema } from "../../shared/config/common.js";
+
+export const msgServerSchema = z.strictObject({
+  ...commonKeys,
+  /** Where to listen, "host:port". */
+  listen: hostPort.default("0.0.0.0:19000"),
+  /**
+   * The address clients and peers reach this server at (v1 `LocalIP`). It is the server's identity:
+   * the gateway hands it out, sessions point at it, LOCATE_TOPIC_MSG_ADDR returns it.
+   * Defaults to 127.0.0.1 with the listen port.
+   */
+  advertiseAddr: hostPort.optional(),
+  store: storeSchema,
+  /** Close a connection that sent nothing for this long (v1 clients ping every 20 s). */
+  idleTimeoutMs: positiveMs.default(60_000),
+  /** A connection must send SEND_CLIENT_ID or AUTH within this time. */
+  loginTimeoutMs: positiveMs.default(10_000),
+  /** TTL of a client's entry in the Redis session table; refreshed every third of it while connected. */
+  sessionTtlMs: positiveMs.default(60_000),
+  /** Interval of the /sysctrl/monitor stats beat (v1 MonitorBeatTime was 5 s). */
+  monitorBeatMs: positiveMs.default(1000),
+  /** Longest message body accepted, in UTF-8 bytes. */
+  maxMessageBytes: z.number().int().positive().default(32 * 1024),
+  /** Bytes queued for a client before it is disconnected as a slow consumer (its messages wait in the store). */
+  maxOutboundBytes: z.number().int().positive().default(8 * 1024 * 1024),
+  /** Bytes queued for an internal link (router, manager, monitor) before it is reset. */
+  maxLinkOutboundBytes: z.number().int().positive().default(256 * 1024 * 1024),
+  /** Commands of one connection awaiting their reply before we stop reading from it. */
+  maxInflightPerConnection: z.number().int().positive().default(1024),
+  /** How often undelivered inbox and topic messages of local sessions are looked for (safety net for lost routes). */
+  inboxSweepMs: positiveMs.default(2000),
+  /** Inbox/topic entries read from the store per batch when catching up. */
+  syncBatch: z.number().int().positive().default(500),
+  /** Offline topic backlog delivered at login, per topic: at most this many messages... */
+  topicBacklogMax: z.number().int().nonnegative().default(1000),
+  /** ...and none older than this. */
+  topicBacklogMaxAgeMs: positiveMs.default(7 * 24 * 3600 * 1000),
+  /** How often acknowledged topic positions are written to the store (coalesced). */
+  cursorFlushMs: positiveMs.default(1000),
+  /** Upper bound of live client connections; beyond it new connections are refused. */
+  maxConnections: z.number().int().positive().default(200_000),
+});
+export type MsgServerConfig = z.output<typeof msgServerSchema>;
+
+export function advertiseAddrOf(cfg: MsgServerConfig): string {
+  if (cfg.advertiseAddr) return cfg.advertiseAddr;
+  const port = cfg.listen.slice(cfg.listen.lastIndexOf(":") + 1);
+  return `127.0.0.1:${port}`;
+}

@@ -1,0 +1,69 @@
+import { Cmd, type Command } from "../../../shared/protocol/commands.js";
+import { CommandError, ErrorCode } from "../../../shared/errors.js";
+import { errorReply } from "../../../shared/net/connection.js";
+import type { Conn } from "../session.js";
+import type { MsgServer } from "../msg-server.js";
+import type { Handler } from "./types.js";
+import { login, logout, ping } from "./login.js";
+import { p2pAck, sendP2P } from "./p2p.js";
+import { createTopic, joinTopic, quitTopic, sendTopic, topicAck } from "./topics.js";
+import { history, listTopics, myTopics, onlineUsers, topicMembers } from "./queries.js";
+import { auth, resync, routeP2P, routeTopic, stats, subscribe, unsubscribe } from "./internal.js";
+
+/** One handler per command. Anything else is IM_ERR_UNKNOWN_COMMAND. */
+const HANDLERS: Record<string, Handler> = {
+  [Cmd.SEND_CLIENT_ID]: login,
+  [Cmd.SEND_PING]: ping,
+  [Cmd.LOGOUT]: logout,
+  [Cmd.SEND_MESSAGE_P2P]: sendP2P,
+  [Cmd.P2P_ACK]: p2pAck,
+  [Cmd.CREATE_TOPIC]: createTopic,
+  [Cmd.JOIN_TOPIC]: joinTopic,
+  [Cmd.QUIT_TOPIC]: quitTopic,
+  [Cmd.SEND_MESSAGE_TOPIC]: sendTopic,
+  [Cmd.TOPIC_ACK]: topicAck,
+  [Cmd.LIST_TOPICS]: listTopics,
+  [Cmd.TOPIC_MEMBERS]: topicMembers,
+  [Cmd.MY_TOPICS]: myTopics,
+  [Cmd.ONLINE_USERS]: onlineUsers,
+  [Cmd.HISTORY]: history,
+  [Cmd.AUTH]: auth,
+  [Cmd.SUBSCRIBE_CHANNEL]: subscribe,
+  [Cmd.UNSUBSCRIBE_CHANNEL]: unsubscribe,
+  [Cmd.ROUTE_MESSAGE_P2P]: routeP2P,
+  [Cmd.ROUTE_MESSAGE_TOPIC]: routeTopic,
+  [Cmd.RESYNC]: resync,
+  [Cmd.STATS]: stats,
+};
+
+/**
+ * Check the connection may send this command, run its handler, queue the reply in order.
+ * Internal commands from a non-internal connection get IM_ERR_FORBIDDEN and nothing else. [PROTO AUTH-2]
+ */
+export function dispatch(srv: MsgServer, conn: Conn, cmd: Command): void {
+  const h = HANDLERS[cmd.name];
+  let err: CommandError | null = null;
+  if (!h) err = new CommandError(ErrorCode.IM_ERR_UNKNOWN_COMMAND, `unknown command ${cmd.name}`);
+  else if (h.access === "internal" && conn.state.role !== "internal") err = new CommandError(ErrorCode.IM_ERR_FORBIDDEN, "not allowed on this connection");
+  else if (h.access === "client" && conn.state.role !== "client") err = new CommandError(ErrorCode.IM_ERR_NOT_LOGGED_IN, "log in first: SEND_CLIENT_ID <id>");
+  if (err || !h) {
+    srv.stats.errors++;
+    conn.reply(errorReply(err));
+    return;
+  }
+  let result;
+  try {
+    result = h.handle(srv, conn, cmd);
+  } catch (e) {
+    srv.stats.errors++;
+    if (!(e instanceof CommandError) && !(e instanceof Error && "code" in e)) conn.log.error({ err: e, cmd: cmd.name }, "handler threw");
+    conn.reply(errorReply(e));
+    return;
+  }
+  if (result instanceof Promise) {
+    result.catch(() => {
+      srv.stats.errors++;
+    });
+  }
+  conn.reply(result);
+}

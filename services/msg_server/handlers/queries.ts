@@ -1,0 +1,85 @@
+import { Cmd } from "../../../shared/protocol/commands.js";
+import { CommandError, ErrorCode } from "../../../shared/errors.js";
+import { okReply } from "../../../shared/net/connection.js";
+import { checkClientId, checkTopicName, checkUint } from "../../../shared/validate.js";
+import { p2pConversation } from "../../../shared/store/store.js";
+import { needArgs, sessionOf, type Handler } from "./types.js";
+
+/** Upper bound of names returned by one listing command (keeps replies within a line). */
+const MAX_LIST = 1000;
+
+function limitArg(s: string | undefined, dflt: number, max: number): number {
+  return s === undefined ? dflt : Math.max(1, checkUint(s, "limit", max));
+}
+
+/** LIST_TOPICS [after] [limit]: `OK LIST_TOPICS <name>...`, ordered by name; page with `after`. */
+export const listTopics: Handler = {
+  access: "client",
+  async handle(srv, _conn, cmd) {
+    needArgs(cmd, 0, 2, "LIST_TOPICS [after] [limit]");
+    const topics = await srv.store.listTopics(cmd.args[0] ?? "", limitArg(cmd.args[1], 100, MAX_LIST));
+    return okReply(Cmd.LIST_TOPICS, ...topics.map((t) => t.name));
+  },
+};
+
+/** TOPIC_MEMBERS <name> [after] [limit]: `OK TOPIC_MEMBERS <name> <member>...`. */
+export const topicMembers: Handler = {
+  access: "client",
+  async handle(srv, _conn, cmd) {
+    needArgs(cmd, 1, 3, "TOPIC_MEMBERS <name> [after] [limit]");
+    const name = checkTopicName(cmd.args[0]);
+    if (!(await srv.store.getTopic(name))) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
+    const members = await srv.store.members(name, cmd.args[1] ?? "", limitArg(cmd.args[2], 100, MAX_LIST));
+    return okReply(Cmd.TOPIC_MEMBERS, name, ...members);
+  },
+};
+
+/** MY_TOPICS: `OK MY_TOPICS <name>...`, the topics this client belongs to. */
+export const myTopics: Handler = {
+  access: "client",
+  async handle(srv, conn, cmd) {
+    needArgs(cmd, 0, 0, "MY_TOPICS");
+    const s = sessionOf(conn);
+    return okReply(Cmd.MY_TOPICS, ...(await srv.store.topicsOf(s.clientId)).slice(0, MAX_LIST));
+  },
+};
+
+/** ONLINE_USERS [limit]: `OK ONLINE_USERS <id>...`, cluster-wide, sorted, at most limit (default 100). */
+export const onlineUsers: Handler = {
+  access: "client",
+  async handle(srv, _conn, cmd) {
+    needArgs(cmd, 0, 1, "ONLINE_USERS [limit]");
+    const ids = await srv.registry.online(limitArg(cmd.args[0], 100, MAX_LIST));
+    return okReply(Cmd.ONLINE_USERS, ...ids);
+  },
+};
+
+/**
+ * HISTORY p2p <peer> [afterSeq] [limit] | HISTORY topic <name> [afterSeq] [limit].
+ * Streams `HISTORY_ITEM <conv> <seq> <uuid> <from> <msg> <ts>` lines, then
+ * `OK HISTORY <count> <lastSeq>`; page by passing lastSeq as the next afterSeq.
+ */
+export const history: Handler = {
+  access: "client",
+  async handle(srv, conn, cmd) {
+    needArgs(cmd, 2, 4, "HISTORY p2p|topic <peer|name> [afterSeq] [limit]");
+    const s = sessionOf(conn);
+    const kind = cmd.args[0]!.toLowerCase();
+    let conv: string;
+    if (kind === "p2p") {
+      conv = p2pConversation(s.clientId, checkClientId(cmd.args[1], "peer id"));
+    } else if (kind === "topic") {
+      conv = checkTopicName(cmd.args[1]);
+      if (!(await srv.store.isMember(conv, s.clientId))) throw new CommandError(ErrorCode.IM_ERR_NOT_MEMBER, `only members may read ${conv}`);
+    } else {
+      throw new CommandError(ErrorCode.IM_ERR_BAD_ARGS, "HISTORY kind must be p2p or topic");
+    }
+    const after = cmd.args[2] === undefined ? 0 : checkUint(cmd.args[2], "afterSeq");
+    const msgs = await srv.store.history(conv, after, limitArg(cmd.args[3], 50, 500));
+    for (const m of msgs) {
+      conn.send({ name: Cmd.HISTORY_ITEM, args: [m.conv, String(m.seq), m.uuid, m.from, m.body, String(m.ts)] });
+    }
+    const lastSeq = msgs.length > 0 ? msgs[msgs.length - 1]!.seq : after;
+    return okReply(Cmd.HISTORY, String(msgs.length), String(lastSeq));
+  },
+};

@@ -1,0 +1,130 @@
+import { randomUUID } from "node:crypto";
+import { Cmd } from "../../../shared/protocol/commands.js";
+import { CommandError, ErrorCode } from "../../../shared/errors.js";
+import { okReply } from "../../../shared/net/connection.js";
+import { checkTopicName, checkUint } from "../../../shared/validate.js";
+import type { Session } from "../session.js";
+import type { MsgServer } from "../msg-server.js";
+import { topicEvents, type TopicAction } from "../events.js";
+import { checkBody, checkCmid, needArgs, sessionOf, type Handler } from "./types.js";
+
+function publishTopicEvents(srv: MsgServer, topic: string, clientId: string, action: TopicAction): void {
+  for (const [ch, cmd] of topicEvents(srv, topic, clientId, action)) srv.publish(ch, cmd);
+}
+
+/** CREATE_TOPIC <name> (v1). An existing name is an error, never an overwrite. [PROTO TOPIC-1] */
+export const createTopic: Handler = {
+  access: "client",
+  async handle(srv, conn, cmd) {
+    needArgs(cmd, 1, 1, "CREATE_TOPIC <name>");
+    const s = sessionOf(conn);
+    const name = checkTopicName(cmd.args[0]);
+    await srv.store.createTopic(name, s.clientId, Date.now());
+    srv.topics.attach(s, name, 0);
+    publishTopicEvents(srv, name, s.clientId, "create");
+    return okReply(Cmd.CREATE_TOPIC, name);
+  },
+};
+
+/**
+ * JOIN_TOPIC <name> <clientId> (v1). Works on any msg_server; the answer is v1's
+ * LOCATE_TOPIC_MSG_ADDR naming this server, so v1 clients stay where they are. [PROTO TOPIC-2]
+ */
+export const joinTopic: Handler = {
+  access: "client",
+  async handle(srv, conn, cmd) {
+    needArgs(cmd, 2, 2, "JOIN_TOPIC <name> <clientId>");
+    const s = sessionOf(conn);
+    const name = checkTopicName(cmd.args[0]);
+    if (cmd.args[1] !== s.clientId) {
+      throw new CommandError(ErrorCode.IM_ERR_FROM_MISMATCH, `JOIN_TOPIC names ${cmd.args[1]} but this session is ${s.clientId}`);
+    }
+    if (!(await srv.store.getTopic(name))) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
+    if (await srv.store.addMember(name, s.clientId)) {
+      // A new member starts at the present: earlier messages are history, not a backlog.
+      const head = (await srv.store.topicHeads([name])).get(name) ?? 0;
+      await srv.store.setCursors([{ clientId: s.clientId, topic: name, seq: head }]);
+      srv.topics.attach(s, name, head);
+      publishTopicEvents(srv, name, s.clientId, "join");
+    }
+    return { name: Cmd.LOCATE_TOPIC_MSG_ADDR, args: [srv.serverId, name] };
+  },
+};
+
+/** QUIT_TOPIC <name> (new). Delivery stops; the topic and its history stay. [PROTO TOPIC-4] */
+export const quitTopic: Handler = {
+  access: "client",
+  async handle(srv, conn, cmd) {
+    needArgs(cmd, 1, 1, "QUIT_TOPIC <name>");
+    const s = sessionOf(conn);
+    const name = checkTopicName(cmd.args[0]);
+    if (!(await srv.store.removeMember(name, s.clientId))) {
+      throw new CommandError(ErrorCode.IM_ERR_NOT_MEMBER, `you are not a member of ${name}`);
+    }
+    srv.topics.detach(s, name);
+    s.dirtyCursors.delete(name);
+    publishTopicEvents(srv, name, s.clientId, "quit");
+    return okReply(Cmd.QUIT_TOPIC, name);
+  },
+};
+
+async function assertMember(srv: MsgServer, s: Session, name: string): Promise<void> {
+  if (s.topics.has(name) || (await srv.store.isMember(name, s.clientId))) return;
+  if (!(await srv.store.getTopic(name))) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
+  throw new CommandError(ErrorCode.IM_ERR_NOT_MEMBER, `only members may post to ${name}; JOIN_TOPIC first`);
+}
+
+/**
+ * SEND_MESSAGE_TOPIC <name> <msg> [cmid] (v1 plus cmid). Members only. Every member online
+ * anywhere gets RESP_MESSAGE_TOPIC once, the sender included. [PROTO TOPIC-3]
+ */
+export const sendTopic: Handler = {
+  access: "client",
+  handle(srv, conn, cmd) {
+    needArgs(cmd, 2, 3, "SEND_MESSAGE_TOPIC <name> <msg> [cmid]");
+    const s = sessionOf(conn);
+    const name = checkTopicName(cmd.args[0]);
+    const body = checkBody(srv, cmd.args[1]!);
+    const cmid = checkCmid(cmd.args[2]);
+    srv.stats.topicMsgsIn++;
+    const append = () => srv.store.appendTopic({ uuid: randomUUID(), topic: name, from: s.clientId, body, ts: Date.now(), cmid });
+    // Fast path keeps the store call in arrival order; a membership check that needs the store
+    // runs inside the chain so it cannot let a later send overtake this one.
+    let appended: ReturnType<typeof append> | null = null;
+    if (s.topics.has(name)) {
+      appended = append();
+      appended.catch(() => undefined);
+    }
+    const done = s.sendChain
+      .then(async () => {
+        if (appended) return appended;
+        await assertMember(srv, s, name);
+        return append();
+      })
+      .then((r) => {
+        if (!r.duplicate) {
+          srv.topics.fanoutLocal(r.msg);
+          srv.topics.route(r.msg);
+        }
+        return okReply(Cmd.SEND_MESSAGE_TOPIC, r.msg.uuid, String(r.msg.seq));
+      });
+    s.sendChain = done.catch(() => undefined);
+    return done;
+  },
+};
+
+/** TOPIC_ACK <name> <seq> (new): everything up to seq in this topic is acknowledged (cumulative). */
+export const topicAck: Handler = {
+  access: "client",
+  handle(_srv, conn, cmd) {
+    needArgs(cmd, 2, 2, "TOPIC_ACK <name> <seq>");
+    const s = sessionOf(conn);
+    const name = checkTopicName(cmd.args[0]);
+    const seq = checkUint(cmd.args[1], "seq");
+    const stream = s.topics.get(name);
+    if (!stream) throw new CommandError(ErrorCode.IM_ERR_NOT_MEMBER, `you are not a member of ${name}`);
+    if (seq > stream.last) throw new CommandError(ErrorCode.IM_ERR_BAD_ARGS, `seq ${seq} was not delivered yet (last is ${stream.last})`);
+    if (seq > (s.dirtyCursors.get(name) ?? 0)) s.dirtyCursors.set(name, seq);
+    return okReply(Cmd.TOPIC_ACK, name, String(seq));
+  },
+};

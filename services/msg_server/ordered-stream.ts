@@ -1,0 +1,177 @@
+/**
+ * Delivers the entries of one durable, position-numbered stream (a recipient's inbox, or a topic)
+ * to one connection in position order, exactly once per connection, whatever order or path the
+ * entries arrive by.
+ *
+ * Entries reach us "live" (routed right after the store committed them) or by pulling from the
+ * store. Every live entry was committed before it was routed, so a pull started after an entry
+ * arrived always sees it. A position that stays missing across pulls for `holeGraceMs` was never
+ * committed (a writer crashed between allocating and storing it) and is skipped.
+ */
+export interface StreamEntry<T> {
+  pos: number;
+  item: T;
+}
+
+export interface OrderedStreamOptions<T> {
+  /** Write one entry to the client. Returns false when the connection is gone. */
+  push(pos: number, item: T): boolean;
+  /** Committed entries with position > after, ascending, at most `limit`. */
+  pull(after: number, limit: number): Promise<StreamEntry<T>[]>;
+  /** Wait until the connection can take more (outbound buffer below its low-water mark). */
+  writable(): Promise<void>;
+  batch: number;
+  /** Live entries held while a pull is running; beyond it they are dropped and re-read from the store. */
+  maxStash: number;
+  holeGraceMs: number;
+  onError(err: unknown): void;
+}
+
+export class OrderedStream<T> {
+  /** Highest position delivered on this connection. */
+  last: number;
+  private stash = new Map<number, T>();
+  private pulling = false;
+  private pullAgain = false;
+  private closed = false;
+  /** While false, live entries are only stashed (initial catch-up not finished). */
+  private ready = false;
+  private holeSince = 0;
+  /** Head seen by the previous sweep while behind: a second sweep with us still behind means a route was lost. */
+  suspectHead = 0;
+  /**
+   * A head a sweep-triggered pull could not reach: its missing positions are acknowledged (deleted)
+   * inbox entries or never-committed seqs. Sweeps ignore it until the head moves again.
+   */
+  private settledHead = 0;
+  private pullingFor = 0;
+
+  constructor(
+    start: number,
+    private readonly o: OrderedStreamOptions<T>,
+  ) {
+    this.last = start;
+  }
+
+  get isPulling(): boolean {
+    return this.pulling;
+  }
+
+  /** Start delivering: catch up from the store, then accept live entries. */
+  open(): void {
+    this.ready = true;
+    this.pull();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stash.clear();
+  }
+
+  /** A live entry. */
+  offer(pos: number, item: T): void {
+    if (this.closed || pos <= this.last) return;
+    if (this.ready && !this.pulling && pos === this.last + 1) {
+      this.deliver(pos, item);
+      this.drainStash();
+      return;
+    }
+    if (this.stash.size < this.o.maxStash) this.stash.set(pos, item);
+    else this.pullAgain = true;
+    if (this.ready && !this.pulling) this.pull();
+  }
+
+  /** Called by the sweep when the store's head is ahead of us. */
+  behind(head: number): void {
+    if (this.closed || head <= this.last || head === this.settledHead || this.pulling || !this.ready) {
+      this.suspectHead = 0;
+      return;
+    }
+    // Ahead on two consecutive sweeps (not just in flight): pull.
+    if (this.suspectHead !== 0 && this.suspectHead <= head) {
+      this.suspectHead = 0;
+      this.pullingFor = head;
+      this.pull();
+    } else {
+      this.suspectHead = head;
+    }
+  }
+
+  /** Read from the store until it has nothing newer, then flush what arrived meanwhile. */
+  pull(): void {
+    if (this.pulling || this.closed) return;
+    this.pulling = true;
+    void this.runPull().then(
+      () => {
+        this.pulling = false;
+        this.afterPull();
+      },
+      (err: unknown) => {
+        this.pulling = false;
+        this.o.onError(err);
+      },
+    );
+  }
+
+  private async runPull(): Promise<void> {
+    for (;;) {
+      this.pullAgain = false;
+      const entries = await this.o.pull(this.last, this.o.batch);
+      if (this.closed) return;
+      for (const e of entries) {
+        if (e.pos <= this.last) continue;
+        if (!this.deliver(e.pos, e.item)) return;
+      }
+      if (entries.length < this.o.batch && !this.pullAgain) return;
+      await this.o.writable();
+      if (this.closed) return;
+    }
+  }
+
+  private afterPull(): void {
+    if (this.closed) return;
+    if (this.pullingFor > this.last) this.settledHead = this.pullingFor;
+    this.pullingFor = 0;
+    this.drainStash();
+    if (this.stash.size === 0) {
+      this.holeSince = 0;
+      return;
+    }
+    // Something newer is stashed but its predecessor is missing from the store.
+    const now = Date.now();
+    if (this.holeSince === 0) this.holeSince = now;
+    if (now - this.holeSince >= this.o.holeGraceMs) {
+      // Never committed: skip the hole.
+      this.holeSince = 0;
+      const min = Math.min(...this.stash.keys());
+      this.last = min - 1;
+      this.drainStash();
+      if (this.stash.size > 0) this.retryLater();
+      return;
+    }
+    this.retryLater();
+  }
+
+  private retryLater(): void {
+    setTimeout(() => this.pull(), Math.min(100, this.o.holeGraceMs)).unref();
+  }
+
+  private drainStash(): void {
+    for (const pos of [...this.stash.keys()]) if (pos <= this.last) this.stash.delete(pos);
+    for (;;) {
+      const item = this.stash.get(this.last + 1);
+      if (item === undefined) return;
+      this.stash.delete(this.last + 1);
+      if (!this.deliver(this.last + 1, item)) return;
+    }
+  }
+
+  private deliver(pos: number, item: T): boolean {
+    this.last = pos;
+    if (!this.o.push(pos, item)) {
+      this.close();
+      return false;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Every Redis key and pub/sub channel FishChat uses, built in one place (bullmq's QueueKeys idea).
+ * `prefix` comes from config (`redis.keyPrefix`, default "fc:").
+ */
+export function redisKeys(prefix: string) {
+  return {
+    /** Hash: "<role>:<id>" -> JSON ProcessInfo. Descriptive; kept after a process dies so the monitor can show it down. */
+    registry: `${prefix}registry`,
+    /** String with a short PX TTL, refreshed by each heartbeat: exists = the process is alive. */
+    alive: (role: string, id: string) => `${prefix}alive:${role}:${id}`,
+    /** String "<serverId>|<connId>" with a PX TTL: where a client is logged in right now. */
+    session: (clientId: string) => `${prefix}sess:${clientId}`,
+    sessionPattern: `${prefix}sess:*`,
+    sessionPrefix: `${prefix}sess:`,
+    /** Pub/sub channel of one msg_server's control messages (kick of a duplicate login). */
+    control: (serverId: string) => `${prefix}ctl:${serverId}`,
+  };
+}
+export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/**
+ * FishChatServer v1 cache keys (reference §5.2), written by the manager so tools reading v1's
+ * Redis layout keep working. Note v1 puts no separator between the id and the suffix.
+ */
+export const v1Keys = {
+  session: (clientId: string) => `IM:${clientId}session`,
+  topic: (name: string) => `IM:${name}topic`,
+};

@@ -1,0 +1,107 @@
+import type { Redis } from "ioredis";
+import type { RedisKeys } from "./keys.js";
+
+/** Where a client is logged in: the msg_server id and the connection id there. */
+export interface SessionLocation {
+  serverId: string;
+  connId: string;
+}
+
+// KEYS[1] session key; ARGV[1] "<serverId>|<connId>"; ARGV[2] ttl ms. Returns the previous owner.
+const CLAIM = `
+local old = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return old`;
+
+// Extend the TTL if we still own the key; re-create it if it vanished (Redis restarted without
+// the data, or it expired during a stall). Returns 1 when we own it, 0 when someone else does.
+const REFRESH = `
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0`;
+
+// Delete only if we still own it: a newer login elsewhere must not be unregistered by our logout.
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+export function encodeLocation(loc: SessionLocation): string {
+  return `${loc.serverId}|${loc.connId}`;
+}
+
+export function decodeLocation(v: string | null): SessionLocation | null {
+  if (!v) return null;
+  const i = v.lastIndexOf("|");
+  if (i <= 0) return null;
+  return { serverId: v.slice(0, i), connId: v.slice(i + 1) };
+}
+
+/**
+ * The cluster-wide session table in Redis (client id -> msg_server). Written only by the
+ * msg_server holding the connection, so routing never waits for the manager (v1 defect §9 #10).
+ */
+type ScriptFn = (key: string, ...argv: (string | number)[]) => Promise<unknown>;
+interface Scripted {
+  fcClaim: ScriptFn;
+  fcRefresh: ScriptFn;
+  fcRelease: ScriptFn;
+}
+
+export class SessionRegistry {
+  private readonly scripts: Scripted;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly ttlMs: number,
+  ) {
+    // defineCommand sends EVALSHA and falls back to EVAL once after a Redis restart flushed the script cache.
+    redis.defineCommand("fcClaim", { numberOfKeys: 1, lua: CLAIM });
+    redis.defineCommand("fcRefresh", { numberOfKeys: 1, lua: REFRESH });
+    redis.defineCommand("fcRelease", { numberOfKeys: 1, lua: RELEASE });
+    this.scripts = redis as unknown as Scripted;
+  }
+
+  async claim(clientId: string, loc: SessionLocation): Promise<SessionLocation | null> {
+    const old = (await this.scripts.fcClaim(this.keys.session(clientId), encodeLocation(loc), this.ttlMs)) as string | null;
+    return decodeLocation(old);
+  }
+
+  /** Refresh many sessions in one round trip. Returns the client ids we no longer own. */
+  async refreshAll(entries: readonly { clientId: string; loc: SessionLocation }[]): Promise<string[]> {
+    if (entries.length === 0) return [];
+    const pipe = this.redis.pipeline() as unknown as Scripted & { exec(): Promise<[Error | null, unknown][] | null> };
+    for (const e of entries) void pipe.fcRefresh(this.keys.session(e.clientId), encodeLocation(e.loc), this.ttlMs);
+    const results = (await pipe.exec()) ?? [];
+    const lost: string[] = [];
+    results.forEach(([err, v], i) => {
+      if (!err && v === 0) lost.push(entries[i]!.clientId);
+    });
+    return lost;
+  }
+
+  async release(clientId: string, loc: SessionLocation): Promise<void> {
+    await this.scripts.fcRelease(this.keys.session(clientId), encodeLocation(loc));
+  }
+
+  async lookup(clientId: string): Promise<SessionLocation | null> {
+    return decodeLocation(await this.redis.get(this.keys.session(clientId)));
+  }
+
+  /** Up to `limit` online client ids, cluster-wide, by SCAN (never KEYS, which blocks Redis). */
+  async online(limit: number): Promise<string[]> {
+    const out: string[] = [];
+    let cursor = "0";
+    const cut = this.keys.sessionPrefix.length;
+    do {
+      const [next, batch] = await this.redis.scan(cursor, "MATCH", this.keys.sessionPattern, "COUNT", 1000);
+      cursor = next;
+      for (const k of batch) {
+        if (out.length >= limit) break;
+        out.push(k.slice(cut));
+      }
+    } while (cursor !== "0" && out.length < limit);
+    return out.sort();
+  }
+}

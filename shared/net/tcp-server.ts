@@ -1,0 +1,40 @@
+import { createServer, type Server, type Socket } from "node:net";
+import { splitHostPort } from "../config/common.js";
+
+export interface TcpServer {
+  readonly server: Server;
+  /** The port actually bound (differs from the configured one when it was 0). */
+  readonly port: number;
+  /** Stop listening and destroy every open socket. */
+  close(): Promise<void>;
+}
+
+/** Listen on "host:port"; sockets are tracked so close() does not wait for idle clients. */
+export async function listenTcp(addr: string, onSocket: (socket: Socket) => void): Promise<TcpServer> {
+  const { host, port } = splitHostPort(addr);
+  const sockets = new Set<Socket>();
+  const server = createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    onSocket(socket);
+  });
+  // A busy accept loop should not take the process down when the fd limit is reached.
+  server.on("error", () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port, backlog: 4096 }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  return {
+    server,
+    port: typeof bound === "object" && bound ? bound.port : port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * Command names. v1 names (FishChatServer `protocol/cmd.go`) keep their spelling and argument
+ * order; names marked "new" are FishChat extensions. docs/PROTOCOL.md is the reference.
+ */
+export const Cmd = {
+  // v1: client <-> gateway
+  REQ_MSG_SERVER: "REQ_MSG_SERVER",
+  SELECT_MSG_SERVER_FOR_CLIENT: "SELECT_MSG_SERVER_FOR_CLIENT",
+  // v1: client <-> msg_server
+  SEND_CLIENT_ID: "SEND_CLIENT_ID",
+  SEND_PING: "SEND_PING",
+  SEND_MESSAGE_P2P: "SEND_MESSAGE_P2P",
+  RESP_MESSAGE_P2P: "RESP_MESSAGE_P2P",
+  P2P_ACK: "P2P_ACK",
+  CREATE_TOPIC: "CREATE_TOPIC",
+  JOIN_TOPIC: "JOIN_TOPIC",
+  LOCATE_TOPIC_MSG_ADDR: "LOCATE_TOPIC_MSG_ADDR",
+  SEND_MESSAGE_TOPIC: "SEND_MESSAGE_TOPIC",
+  RESP_MESSAGE_TOPIC: "RESP_MESSAGE_TOPIC",
+  // v1: internal
+  SUBSCRIBE_CHANNEL: "SUBSCRIBE_CHANNEL",
+  ROUTE_MESSAGE_P2P: "ROUTE_MESSAGE_P2P",
+  CACHE_SESSION: "CACHE_SESSION",
+  STORE_SESSION: "STORE_SESSION",
+  CACHE_TOPIC: "CACHE_TOPIC",
+  STORE_TOPIC: "STORE_TOPIC",
+  // new: replies
+  OK: "OK",
+  ERR: "ERR",
+  // new: client commands
+  PONG: "PONG",
+  QUIT_TOPIC: "QUIT_TOPIC",
+  TOPIC_ACK: "TOPIC_ACK",
+  LIST_TOPICS: "LIST_TOPICS",
+  TOPIC_MEMBERS: "TOPIC_MEMBERS",
+  MY_TOPICS: "MY_TOPICS",
+  ONLINE_USERS: "ONLINE_USERS",
+  HISTORY: "HISTORY",
+  LOGOUT: "LOGOUT",
+  // new: server pushes
+  TOPIC_GAP: "TOPIC_GAP",
+  HISTORY_ITEM: "HISTORY_ITEM",
+  KICKED: "KICKED",
+  // new: internal
+  AUTH: "AUTH",
+  UNSUBSCRIBE_CHANNEL: "UNSUBSCRIBE_CHANNEL",
+  ROUTE_MESSAGE_TOPIC: "ROUTE_MESSAGE_TOPIC",
+  ROUTE_NACK: "ROUTE_NACK",
+  TOPIC_ONLINE: "TOPIC_ONLINE",
+  TOPIC_OFFLINE: "TOPIC_OFFLINE",
+  TOPIC_SNAPSHOT: "TOPIC_SNAPSHOT",
+  MONITOR_BEAT: "MONITOR_BEAT",
+  RESYNC: "RESYNC",
+  // new: service introspection (every port)
+  STATS: "STATS",
+} as const;
+export type Cmd = (typeof Cmd)[keyof typeof Cmd];
+
+/** v1's seven channel names (`protocol/channel.go`). */
+export const Channel = {
+  CLIENT_STATUS: "/sysctrl/client-status",
+  TOPIC_STATUS: "/sysctrl/topic-status",
+  CLIENT_INFO: "/store/client-info",
+  TOPIC_INFO: "/store/topic-info",
+  SEND: "/sysctrl/send",
+  TOPIC_SYNC: "/sysctrl/topic-sync",
+  MONITOR: "/sysctrl/monitor",
+} as const;
+export type Channel = (typeof Channel)[keyof typeof Channel];
+export const ALL_CHANNELS: readonly string[] = Object.values(Channel);
+
+/**
+ * One decoded command, whichever codec carried it. `name` is upper-case. `anyData` is only
+ * present on v1 `CmdInternal` packet frames (`AnyData`) and on the monitor beat.
+ */
+export interface Command {
+  name: string;
+  args: string[];
+  anyData?: unknown;
+}
+
+/** The v1 constant sent as the argument of SEND_PING. */
+export const PING_ARG = "PING";

@@ -1,0 +1,160 @@
+/**
+ * The LMDB adapter's on-disk layout: one environment, one named sub-database per kind of record.
+ * Keys are arrays in lmdb-js ordered-binary encoding, so [recipient, ipos] and [conv, seq] sort by
+ * their first element, then numerically by the second: a range scan reads one inbox or one
+ * conversation in order. Values use the default msgpack encoding.
+ *
+ * Several processes (msg_servers, manager, router) open the same directory. LMDB serialises write
+ * transactions across processes with its lock file, and every read-modify-write below runs inside
+ * one `env.transaction()` callback, which lmdb-js executes inside the batched write transaction,
+ * so a counter read there is the committed value of every process.
+ */
+import { open, type Database, type RootDatabase } from "lmdb";
+import { CommandError, ErrorCode } from "../errors";
+import type { ClientRecord, StoredMessage } from "./store";
+
+/**
+ * Where a message lives. A p2p message also records its recipient and inbox position, so a
+ * duplicate send can return the original ipos.
+ */
+export type MsgLoc =
+  | [conv: string, seq: number]
+  | [conv: string, seq: number, recipient: string, ipos: number];
+
+/** Per-recipient inbox counters, kept in one record so appendP2P writes one key for both. */
+export type InboxMeta = [head: number, pending: number];
+
+export interface TopicValue {
+  creator: string;
+  createdAt: number;
+  memberCount: number;
+}
+
+export interface LmdbDbs {
+  env: RootDatabase;
+  /** [conv, seq] -> message. Never deleted: it is the conversation history. */
+  msgs: Database<StoredMessage, [string, number]>;
+  /** [from, cmid] -> location of the first message sent with that cmid. */
+  dedup: Database<MsgLoc, [string, string]>;
+  /** conv (p2p conversation id or topic name) -> highest seq allocated. */
+  seqs: Database<number, string>;
+  /** recipient -> [highest ipos allocated, unacknowledged count]. */
+  inboxMeta: Database<InboxMeta, string>;
+  /** [recipient, ipos] -> [conv, seq] of the message; deleted on ack. */
+  inbox: Database<[string, number], [string, number]>;
+  /**
+   * [recipient, uuid] -> ipos, for ackInbox; deleted on ack. Like the inbox it only holds
+   * unacknowledged entries, so it stays small and its pages stay hot. A global uuid index would
+   * instead grow forever and dirty one more random page per message (measured: about 10% of the
+   * append rate), for nothing the contract needs.
+   */
+  inboxIds: Database<number, [string, string]>;
+  topics: Database<TopicValue, string>;
+  /** [topic, clientId] -> 1, for members() paging. */
+  members: Database<1, [string, string]>;
+  /** [clientId, topic] -> 1, the reverse index for topicsOf(). */
+  memberOf: Database<1, [string, string]>;
+  /** [clientId, topic] -> acknowledged seq. */
+  cursors: Database<number, [string, string]>;
+  clients: Database<ClientRecord, string>;
+}
+
+/** Upper bound for numeric key parts; seqs and positions are safe integers. */
+export const MAX_POS = Number.MAX_SAFE_INTEGER;
+
+export function openDbs(path: string): LmdbDbs {
+  // maxDbs leaves room for a few more sub-databases without reformatting the environment.
+  const env = open({ path, maxDbs: 32 });
+  const db = <V, K extends string | [string, number] | [string, string]>(name: string) =>
+    env.openDB<V, K>({ name });
+  return {
+    env,
+    msgs: db("msgs"),
+    dedup: db("dedup"),
+    seqs: db("seqs"),
+    inboxMeta: db("inboxMeta"),
+    inbox: db("inbox"),
+    inboxIds: db("inboxIds"),
+    topics: db("topics"),
+    members: db("members"),
+    memberOf: db("memberOf"),
+    cursors: db("cursors"),
+    clients: db("clients"),
+  };
+}
+
+/**
+ * LMDB keys are at most 1978 bytes (lmdb-js default); the encoded array adds a few bytes per part.
+ * Ids are validated far shorter upstream, so this only stops abuse that skipped validation.
+ */
+const MAX_KEY_TEXT_BYTES = 1900;
+
+/**
+ * Reject, before any write, texts that could not form one key together. It must come first: a
+ * put that throws midway through a transaction callback would not undo the puts before it.
+ */
+export function assertKeyFits(...parts: string[]): void {
+  let chars = 0;
+  for (const p of parts) chars += p.length;
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most calls never need the exact byte count.
+  if (chars * 3 <= MAX_KEY_TEXT_BYTES) return;
+  let bytes = 0;
+  for (const p of parts) bytes += Buffer.byteLength(p);
+  if (bytes > MAX_KEY_TEXT_BYTES) {
+    throw new CommandError(ErrorCode.IM_ERR_BAD_ARGS, `ids too long for the store: ${bytes} bytes, at most ${MAX_KEY_TEXT_BYTES}`);
+  }
+}
+
+/** Positive limits only: a zero or negative limit means "nothing", never "unlimited". */
+export function clampLimit(limit: number): number {
+  return Number.isFinite(limit) && limit > 0 ? Math.floor(limit) : 0;
+}
+
+/**
+ * Second key parts of the entries [prefix, x] with x > after, ascending, at most limit.
+ * Ordered-binary keeps all [prefix, *] keys contiguous, so the scan stops at the first other prefix.
+ */
+export function secondPartsAfter(
+  db: Database<1, [string, string]>,
+  prefix: string,
+  after: string,
+  limit: number,
+): string[] {
+  const n = clampLimit(limit);
+  const out: string[] = [];
+  if (n === 0) return out;
+  for (const { key } of db.getRange({ start: [prefix, after] })) {
+    if (key[0] !== prefix || out.length >= n) break;
+    if (key[1] !== after) out.push(key[1]);
+  }
+  return out;
+}
+
+/** Messages of one conversation with seq > afterSeq, ascending. */
+export function convRange(dbs: LmdbDbs, conv: string, afterSeq: number, limit: number): StoredMessage[] {
+  const n = clampLimit(limit);
+  if (n === 0) return [];
+  const start = Math.max(0, Math.floor(afterSeq)) + 1;
+  return Array.from(dbs.msgs.getRange({ start: [conv, start], end: [conv, MAX_POS], limit: n }), (e) => e.value);
+}
+
+/** The stored original of an earlier send with the same (from, cmid), read inside the write transaction. */
+export function findOriginal(dbs: LmdbDbs, from: string, cmid: string | undefined): { msg: StoredMessage; ipos: number } | undefined {
+  if (cmid === undefined) return undefined;
+  const loc = dbs.dedup.get([from, cmid]);
+  const msg = loc && dbs.msgs.get([loc[0], loc[1]]);
+  return msg && { msg, ipos: loc.length === 4 ? loc[3] : 0 };
+}
+
+/** Write a message and its dedup entry. Must run inside a write transaction. */
+export function putMessage(dbs: LmdbDbs, msg: StoredMessage, loc: MsgLoc): void {
+  dbs.msgs.putSync([msg.conv, msg.seq], msg);
+  if (msg.cmid !== undefined) dbs.dedup.putSync([msg.from, msg.cmid], loc);
+}
+
+/** Allocate the next seq of a conversation. Must run inside a write transaction. */
+export function nextSeq(dbs: LmdbDbs, conv: string): number {
+  const seq = (dbs.seqs.get(conv) ?? 0) + 1;
+  dbs.seqs.putSync(conv, seq);
+  return seq;
+}

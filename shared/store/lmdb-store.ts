@@ -1,0 +1,184 @@
+/**
+ * The embedded Store adapter: LMDB through lmdb-js, shared by every process on one machine.
+ *
+ * Why this is safe with several processes: LMDB allows one write transaction at a time per
+ * environment, across processes, and every read-modify-write here (seq and inbox allocation,
+ * dedup, pending counts, cursor max, client recency) runs inside one `env.transaction()` callback.
+ * lmdb-js runs such callbacks inside its batched write transaction, so their reads see what every
+ * process has committed and their writes commit together or not at all.
+ *
+ * Why this is fast: we never use transactionSync per message. lmdb-js gathers the callbacks queued
+ * during one event turn into one LMDB transaction and commits it off the main thread, so a burst
+ * of appendP2P calls costs one commit. A resolved promise means that commit happened; with the
+ * default overlappingSync the data is visible to other processes and survives a crash of ours.
+ *
+ * Layout: lmdb-layout.ts. Topics, members and cursors: lmdb-topics.ts.
+ */
+import { mkdir } from "node:fs/promises";
+import { CommandError, ErrorCode, UnavailableError } from "../errors";
+import { MAX_POS, assertKeyFits, clampLimit, convRange, findOriginal, nextSeq, openDbs, putMessage, type LmdbDbs } from "./lmdb-layout";
+import { lmdbTopicOps } from "./lmdb-topics";
+import {
+  p2pConversation,
+  type AppendP2PResult,
+  type ClientRecord,
+  type InboxEntry,
+  type NewP2PMessage,
+  type Store,
+  type StoreLimits,
+  type StoredMessage,
+} from "./store";
+
+export interface LmdbStoreOptions {
+  /** Directory of the LMDB environment; created when missing. Every process must use the same one. */
+  path: string;
+  limits: StoreLimits;
+  log?: { warn(obj: object, msg: string): void };
+}
+
+const INBOX_FULL = Symbol("inbox full");
+
+export async function openLmdbStore(opts: LmdbStoreOptions): Promise<Store> {
+  let dbs: LmdbDbs;
+  try {
+    await mkdir(opts.path, { recursive: true });
+    dbs = openDbs(opts.path);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new UnavailableError(ErrorCode.IM_ERR_UNAVAILABLE, `LMDB store at ${opts.path} cannot be opened: ${reason}`, {
+      cause: err,
+    });
+  }
+  // A process killed while reading leaves its reader slot behind. The slot pins the pages of its
+  // old snapshot, so LMDB cannot reuse them and the file keeps growing until the slot is cleared.
+  const stale = dbs.env.readerCheck();
+  if (stale > 0) opts.log?.warn({ path: opts.path, stale }, "cleared stale LMDB reader slots left by dead processes");
+  return lmdbStore(dbs, opts.limits);
+}
+
+/**
+ * An unacknowledged message with this uuid in the recipient's inbox. uuids come from randomUUID,
+ * so this only matches a resend of the same message; without the check a resend would overwrite
+ * the [recipient, uuid] ack index and leave the first inbox entry impossible to acknowledge.
+ */
+function pendingWithUuid(dbs: LmdbDbs, recipient: string, uuid: string): { msg: StoredMessage; ipos: number } | undefined {
+  const ipos = dbs.inboxIds.get([recipient, uuid]);
+  const loc = ipos === undefined ? undefined : dbs.inbox.get([recipient, ipos]);
+  const msg = loc && dbs.msgs.get(loc);
+  return msg && ipos !== undefined ? { msg, ipos } : undefined;
+}
+
+/** The p2p, history and client methods; topics live in lmdb-topics.ts. */
+function lmdbStore(dbs: LmdbDbs, limits: StoreLimits): Store {
+  const { env } = dbs;
+  let closed: Promise<void> | undefined;
+
+  return {
+    kind: "lmdb",
+    ...lmdbTopicOps(dbs),
+
+    async appendP2P(m: NewP2PMessage): Promise<AppendP2PResult> {
+      const max = limits.inboxMaxPending;
+      assertKeyFits(m.from, m.to); // conv key; covers [to, ipos] too
+      assertKeyFits(m.to, m.uuid);
+      if (m.cmid !== undefined) assertKeyFits(m.from, m.cmid);
+      const res = await env.transaction((): AppendP2PResult | typeof INBOX_FULL => {
+        // Dedup first: a retry of a message already stored must succeed even when the inbox is full.
+        const found = findOriginal(dbs, m.from, m.cmid) ?? pendingWithUuid(dbs, m.to, m.uuid);
+        if (found) return { msg: found.msg, ipos: found.ipos, duplicate: true };
+        const [head, pending] = dbs.inboxMeta.get(m.to) ?? [0, 0];
+        if (pending >= max) return INBOX_FULL;
+        const conv = p2pConversation(m.from, m.to);
+        const ipos = head + 1;
+        const msg: StoredMessage = {
+          uuid: m.uuid,
+          kind: "p2p",
+          conv,
+          seq: nextSeq(dbs, conv),
+          from: m.from,
+          to: m.to,
+          body: m.body,
+          ts: m.ts,
+        };
+        if (m.cmid !== undefined) msg.cmid = m.cmid;
+        dbs.inboxMeta.putSync(m.to, [ipos, pending + 1]);
+        dbs.inbox.putSync([m.to, ipos], [conv, msg.seq]);
+        dbs.inboxIds.putSync([m.to, m.uuid], ipos);
+        putMessage(dbs, msg, [conv, msg.seq, m.to, ipos]);
+        return { msg, ipos, duplicate: false };
+      });
+      if (res === INBOX_FULL) {
+        throw new CommandError(ErrorCode.IM_ERR_INBOX_FULL, `inbox of "${m.to}" already holds ${max} unacknowledged messages`);
+      }
+      return res;
+    },
+
+    async inboxRange(recipient: string, afterIpos: number, limit: number): Promise<InboxEntry[]> {
+      const n = clampLimit(limit);
+      const out: InboxEntry[] = [];
+      if (n === 0) return out;
+      const start = Math.max(0, Math.floor(afterIpos)) + 1;
+      for (const { key, value } of dbs.inbox.getRange({ start: [recipient, start], end: [recipient, MAX_POS], limit: n })) {
+        const msg = dbs.msgs.get(value);
+        // Entry and message are written in one transaction, so a missing message means corruption;
+        // skipping it keeps the rest of the inbox deliverable.
+        if (msg) out.push({ recipient, ipos: key[1], msg });
+      }
+      return out;
+    },
+
+    async inboxHeads(recipients: readonly string[]): Promise<Map<string, number>> {
+      const heads = new Map<string, number>();
+      for (const r of recipients) heads.set(r, dbs.inboxMeta.get(r)?.[0] ?? 0);
+      return heads;
+    },
+
+    async inboxPending(recipient: string): Promise<number> {
+      return dbs.inboxMeta.get(recipient)?.[1] ?? 0;
+    },
+
+    async ackInbox(recipient: string, uuid: string): Promise<boolean> {
+      return env.transaction(() => {
+        const ipos = dbs.inboxIds.get([recipient, uuid]);
+        // Only a real removal lowers the pending count, so a repeated ack cannot drive it below truth.
+        if (ipos === undefined) return false;
+        dbs.inboxIds.removeSync([recipient, uuid]);
+        dbs.inbox.removeSync([recipient, ipos]);
+        const [head, pending] = dbs.inboxMeta.get(recipient) ?? [ipos, 1];
+        dbs.inboxMeta.putSync(recipient, [head, Math.max(0, pending - 1)]);
+        return true;
+      });
+    },
+
+    async history(conv: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
+      return convRange(dbs, conv, afterSeq, limit);
+    },
+
+    async upsertClient(rec: ClientRecord): Promise<void> {
+      assertKeyFits(rec.clientId);
+      const copy: ClientRecord = {
+        clientId: rec.clientId,
+        clientAddr: rec.clientAddr,
+        msgServerAddr: rec.msgServerAddr,
+        alive: rec.alive,
+        lastSeenMs: rec.lastSeenMs,
+      };
+      await env.transaction(() => {
+        const cur = dbs.clients.get(rec.clientId);
+        // Reports from different msg_servers can arrive out of order; the most recent one wins.
+        if (cur && cur.lastSeenMs > rec.lastSeenMs) return;
+        dbs.clients.putSync(rec.clientId, copy);
+      });
+    },
+
+    async getClient(clientId: string): Promise<ClientRecord | null> {
+      return dbs.clients.get(clientId) ?? null;
+    },
+
+    close(): Promise<void> {
+      // Idempotent: shutdown paths may call close twice, and a second env.close() throws.
+      closed ??= env.close();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * Topics, membership, topic messages and cursors for the LMDB adapter (see lmdb-layout.ts).
+ * Every write is one env.transaction() callback: the callback decides from committed state and
+ * either writes everything or nothing, then reports failures as values so the error is thrown
+ * outside the transaction (an exception inside a shared lmdb-js batch would not undo earlier puts).
+ */
+import { CommandError, ErrorCode } from "../errors";
+import { assertKeyFits, clampLimit, convRange, findOriginal, nextSeq, putMessage, secondPartsAfter, type LmdbDbs } from "./lmdb-layout";
+import type { AppendTopicResult, CursorUpdate, NewTopicMessage, Store, StoredMessage, TopicRecord } from "./store";
+
+export type TopicOps = Pick<
+  Store,
+  | "createTopic"
+  | "getTopic"
+  | "listTopics"
+  | "addMember"
+  | "removeMember"
+  | "isMember"
+  | "members"
+  | "topicsOf"
+  | "appendTopic"
+  | "topicRange"
+  | "topicHeads"
+  | "getCursor"
+  | "setCursors"
+>;
+
+const NO_SUCH_TOPIC = Symbol("no such topic");
+
+function noSuchTopic(name: string): CommandError {
+  return new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `topic "${name}" does not exist`);
+}
+
+export function lmdbTopicOps(dbs: LmdbDbs): TopicOps {
+  const { env } = dbs;
+
+  function readTopic(name: string): TopicRecord | null {
+    const t = dbs.topics.get(name);
+    return t ? { name, creator: t.creator, createdAt: t.createdAt, memberCount: t.memberCount } : null;
+  }
+
+  return {
+    async createTopic(name, creator, ts) {
+      assertKeyFits(name, creator);
+      const created = await env.transaction(() => {
+        if (dbs.topics.get(name) !== undefined) return false;
+        dbs.topics.putSync(name, { creator, createdAt: ts, memberCount: 1 });
+        dbs.members.putSync([name, creator], 1);
+        dbs.memberOf.putSync([creator, name], 1);
+        return true;
+      });
+      if (!created) throw new CommandError(ErrorCode.IM_ERR_TOPIC_EXISTS, `topic "${name}" already exists`);
+      return { name, creator, createdAt: ts, memberCount: 1 };
+    },
+
+    async getTopic(name) {
+      return readTopic(name);
+    },
+
+    async listTopics(after, limit) {
+      const n = clampLimit(limit);
+      const out: TopicRecord[] = [];
+      if (n === 0) return out;
+      for (const { key, value } of dbs.topics.getRange({ start: after })) {
+        if (out.length >= n) break;
+        if (key !== after) out.push({ name: key, ...value });
+      }
+      return out;
+    },
+
+    async addMember(topic, clientId) {
+      assertKeyFits(topic, clientId);
+      const added = await env.transaction(() => {
+        const t = dbs.topics.get(topic);
+        if (t === undefined) return NO_SUCH_TOPIC;
+        if (dbs.members.get([topic, clientId]) !== undefined) return false;
+        dbs.members.putSync([topic, clientId], 1);
+        dbs.memberOf.putSync([clientId, topic], 1);
+        dbs.topics.putSync(topic, { ...t, memberCount: t.memberCount + 1 });
+        return true;
+      });
+      if (added === NO_SUCH_TOPIC) throw noSuchTopic(topic);
+      return added;
+    },
+
+    async removeMember(topic, clientId) {
+      return env.transaction(() => {
+        if (!dbs.members.removeSync([topic, clientId])) return false;
+        dbs.memberOf.removeSync([clientId, topic]);
+        const t = dbs.topics.get(topic);
+        if (t) dbs.topics.putSync(topic, { ...t, memberCount: Math.max(0, t.memberCount - 1) });
+        return true;
+      });
+    },
+
+    async isMember(topic, clientId) {
+      return dbs.members.get([topic, clientId]) !== undefined;
+    },
+
+    async members(topic, after, limit) {
+      return secondPartsAfter(dbs.members, topic, after, limit);
+    },
+
+    async topicsOf(clientId) {
+      return secondPartsAfter(dbs.memberOf, clientId, "", Number.MAX_SAFE_INTEGER);
+    },
+
+    async appendTopic(m: NewTopicMessage): Promise<AppendTopicResult> {
+      assertKeyFits(m.topic);
+      if (m.cmid !== undefined) assertKeyFits(m.from, m.cmid);
+      const res = await env.transaction((): AppendTopicResult | typeof NO_SUCH_TOPIC => {
+        // A retry must succeed even if the topic changed since, so look for the original first.
+        const found = findOriginal(dbs, m.from, m.cmid);
+        if (found) return { msg: found.msg, duplicate: true };
+        if (dbs.topics.get(m.topic) === undefined) return NO_SUCH_TOPIC;
+        const msg: StoredMessage = {
+          uuid: m.uuid,
+          kind: "topic",
+          conv: m.topic,
+          seq: nextSeq(dbs, m.topic),
+          from: m.from,
+          to: m.topic,
+          body: m.body,
+          ts: m.ts,
+        };
+        if (m.cmid !== undefined) msg.cmid = m.cmid;
+        putMessage(dbs, msg, [msg.conv, msg.seq]);
+        return { msg, duplicate: false };
+      });
+      if (res === NO_SUCH_TOPIC) throw noSuchTopic(m.topic);
+      return res;
+    },
+
+    async topicRange(topic, afterSeq, limit): Promise<StoredMessage[]> {
+      return convRange(dbs, topic, afterSeq, limit);
+    },
+
+    async topicHeads(topics) {
+      const heads = new Map<string, number>();
+      for (const t of topics) heads.set(t, dbs.seqs.get(t) ?? 0);
+      return heads;
+    },
+
+    async getCursor(clientId, topic) {
+      return dbs.cursors.get([clientId, topic]) ?? 0;
+    },
+
+    async setCursors(updates: readonly CursorUpdate[]) {
+      if (updates.length === 0) return;
+      for (const u of updates) assertKeyFits(u.clientId, u.topic);
+      await env.transaction(() => {
+        for (const u of updates) {
+          const cur = dbs.cursors.get([u.clientId, u.topic]) ?? 0;
+          if (u.seq > cur) dbs.cursors.putSync([u.clientId, u.topic], u.seq);
+        }
+      });
+    },
+  };
+}

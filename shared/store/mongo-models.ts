@@ -1,0 +1,189 @@
+/**
+ * Collections and indexes of the MongoDB adapter (mongo-store.ts). The unique indexes are part of
+ * the correctness argument, not an optimisation: dedup, "seq never reused" and "one inbox entry per
+ * message" are enforced by them, so the store waits for every index to exist before serving.
+ *
+ * `topic_info` and `client_info` keep the v1 collection and field names (ClientID, TopicName, ...)
+ * so tools written for FishChatServer v1 still read them. v1's `MemberList` array is replaced by
+ * the `topic_members` collection: a topic's membership can grow without rewriting one document.
+ */
+import { Schema, type Connection, type Model } from "mongoose";
+
+/**
+ * A message. The recipient's inbox entry is embedded: `inboxOf` holds the recipient while the
+ * message is unacknowledged and is removed by the ack, `ipos` stays. Message and inbox entry are
+ * therefore one document, written by one insert, and no crash can leave one without the other.
+ */
+export interface MessageDoc {
+  uuid: string;
+  kind: "p2p" | "topic";
+  conv: string;
+  seq: number;
+  from: string;
+  to: string;
+  body: string;
+  ts: number;
+  cmid?: string;
+  ipos?: number;
+  inboxOf?: string;
+}
+
+/**
+ * Counters, one document per sequence: `conv:<conv>` holds a conversation's or topic's last seq;
+ * `inbox:<recipient>` holds the last inbox position in `seq` and the unacknowledged count in `pending`.
+ */
+export interface CounterDoc {
+  _id: string;
+  seq: number;
+  pending?: number;
+}
+
+export interface TopicInfoDoc {
+  TopicName: string;
+  CreaterID: string;
+  CreatedAt: number;
+  /** Always "": in v1 it named the msg_server that created the topic; topics are no longer tied to one. */
+  MsgServerAddr: string;
+}
+
+export interface MemberDoc {
+  topic: string;
+  clientId: string;
+  /** When the member joined (ms); also gives the join upsert a field of its own to set. */
+  joinedAt: number;
+}
+
+export interface CursorDoc {
+  clientId: string;
+  topic: string;
+  seq: number;
+}
+
+export interface ClientInfoDoc {
+  ClientID: string;
+  ClientAddr: string;
+  MsgServerAddr: string;
+  Alive: boolean;
+  LastSeen: number;
+}
+
+export interface MongoModels {
+  Message: Model<MessageDoc>;
+  Counter: Model<CounterDoc>;
+  TopicInfo: Model<TopicInfoDoc>;
+  Member: Model<MemberDoc>;
+  Cursor: Model<CursorDoc>;
+  ClientInfo: Model<ClientInfoDoc>;
+}
+
+// No __v: documents are only changed by atomic operators, never by load-modify-save.
+const OPTS = { versionKey: false, bufferCommands: false } as const;
+
+function messageSchema(): Schema<MessageDoc> {
+  const s = new Schema<MessageDoc>(
+    {
+      uuid: { type: String, required: true },
+      kind: { type: String, required: true, enum: ["p2p", "topic"] },
+      conv: { type: String, required: true },
+      seq: { type: Number, required: true },
+      from: { type: String, required: true },
+      to: { type: String, required: true },
+      body: { type: String, default: "" },
+      ts: { type: Number, required: true },
+      cmid: String,
+      ipos: Number,
+      inboxOf: String,
+    },
+    OPTS,
+  );
+  s.index({ uuid: 1 }, { unique: true });
+  s.index({ conv: 1, seq: 1 }, { unique: true });
+  // Dedup: only messages sent with a cmid take part.
+  s.index({ from: 1, cmid: 1 }, { unique: true, partialFilterExpression: { cmid: { $exists: true } } });
+  // The inbox: unacknowledged messages of a recipient by position; acked ones leave the index.
+  s.index({ inboxOf: 1, ipos: 1 }, { unique: true, partialFilterExpression: { inboxOf: { $exists: true } } });
+  return s;
+}
+
+function counterSchema(): Schema<CounterDoc> {
+  return new Schema<CounterDoc>(
+    // No defaults: on upsert mongoose would add them as $setOnInsert next to our $inc.
+    { _id: { type: String, required: true }, seq: Number, pending: Number },
+    OPTS,
+  );
+}
+
+function topicInfoSchema(): Schema<TopicInfoDoc> {
+  const s = new Schema<TopicInfoDoc>(
+    {
+      TopicName: { type: String, required: true },
+      CreaterID: { type: String, required: true },
+      CreatedAt: { type: Number, default: 0 },
+      MsgServerAddr: { type: String, default: "" },
+    },
+    OPTS,
+  );
+  s.index({ TopicName: 1 }, { unique: true });
+  return s;
+}
+
+function memberSchema(): Schema<MemberDoc> {
+  const s = new Schema<MemberDoc>(
+    { topic: { type: String, required: true }, clientId: { type: String, required: true }, joinedAt: Number },
+    OPTS,
+  );
+  s.index({ topic: 1, clientId: 1 }, { unique: true });
+  s.index({ clientId: 1, topic: 1 });
+  return s;
+}
+
+function cursorSchema(): Schema<CursorDoc> {
+  const s = new Schema<CursorDoc>(
+    {
+      clientId: { type: String, required: true },
+      topic: { type: String, required: true },
+      seq: Number,
+    },
+    OPTS,
+  );
+  s.index({ clientId: 1, topic: 1 }, { unique: true });
+  return s;
+}
+
+function clientInfoSchema(): Schema<ClientInfoDoc> {
+  const s = new Schema<ClientInfoDoc>(
+    {
+      ClientID: { type: String, required: true },
+      ClientAddr: { type: String, default: "" },
+      MsgServerAddr: { type: String, default: "" },
+      Alive: { type: Boolean, default: true },
+      LastSeen: { type: Number, default: 0 },
+    },
+    OPTS,
+  );
+  s.index({ ClientID: 1 }, { unique: true });
+  return s;
+}
+
+/** Compile the models on one connection (never the global mongoose one) and build their indexes. */
+export async function defineModels(conn: Connection): Promise<MongoModels> {
+  const models: MongoModels = {
+    Message: conn.model<MessageDoc>("Message", messageSchema(), "messages"),
+    Counter: conn.model<CounterDoc>("Counter", counterSchema(), "counters"),
+    TopicInfo: conn.model<TopicInfoDoc>("TopicInfo", topicInfoSchema(), "topic_info"),
+    Member: conn.model<MemberDoc>("Member", memberSchema(), "topic_members"),
+    Cursor: conn.model<CursorDoc>("Cursor", cursorSchema(), "cursors"),
+    ClientInfo: conn.model<ClientInfoDoc>("ClientInfo", clientInfoSchema(), "client_info"),
+  };
+  // init() resolves once the collection and its indexes exist; serving before that could let a
+  // duplicate (from, cmid) or a duplicate seq slip in while the unique index is still building.
+  await Promise.all(Object.values(models).map((m: Model<unknown>) => m.init()));
+  return models;
+}
+
+/** MongoDB's duplicate-key error (E11000), the signal that a unique index refused an insert. */
+export function isDuplicateKey(err: unknown): boolean {
+  if (typeof err !== "object" || err === null) return false;
+  const e = err as { code?: unknown; writeErrors?: { code?: unknown }[] };
+  return e.code === 11000 || (Array.isArray(e.writeErrors) && e.writeErrors.some((w) => w.code === 11000));
+}

@@ -1,0 +1,31 @@
+/**
+ * Pick the store adapter from configuration: MongoDB when a URI is given (config or the
+ * FISHCHAT_MONGO_URI environment variable, so a deployment can switch without editing files),
+ * otherwise the embedded LMDB store under the data directory.
+ */
+import path from "node:path";
+import { openLmdbStore } from "./lmdb-store";
+import { openMongoStore } from "./mongo-store";
+import type { Store } from "./store";
+
+export interface StoreConfig {
+  mongoUri?: string;
+  /** MongoDB database name; default "im" like v1. */
+  mongoDb?: string;
+  /** The LMDB environment lives in `<dataDir>/store`; every process of one node must share it. */
+  dataDir: string;
+  inboxMaxPending: number;
+}
+
+export interface StoreLog {
+  warn(obj: object, msg: string): void;
+}
+
+export async function openStore(cfg: StoreConfig, log?: StoreLog): Promise<Store> {
+  const limits = { inboxMaxPending: cfg.inboxMaxPending };
+  const uri = cfg.mongoUri || process.env["FISHCHAT_MONGO_URI"];
+  if (uri) {
+    return openMongoStore({ uri, dbName: cfg.mongoDb, limits, log });
+  }
+  return openLmdbStore({ path: path.join(cfg.dataDir, "store"), limits, log });
+}

@@ -1,0 +1,160 @@
+/**
+ * The durable store: the source of truth for messages, inboxes, topics and membership.
+ * Redis only caches and routes. Two adapters implement this interface (LMDB embedded, MongoDB via
+ * mongoose); test/conformance/store.suite.ts runs the same assertions against both.
+ *
+ * Rules every adapter must keep (the conformance suite checks them):
+ * - Sequence numbers (per conversation, per topic) and inbox positions (per recipient) only grow,
+ *   are never reused, and come from the store itself, so a Redis loss cannot make them regress.
+ * - A promise that resolves means the write is committed: it survives a crash of the calling process.
+ * - Writes are idempotent where a retry is possible: (from, cmid) deduplicates sends,
+ *   addMember/removeMember/ackInbox may be repeated, setCursors only moves a cursor forward.
+ * - Methods never return internal objects that a caller could mutate to change stored state.
+ */
+
+/** A message as stored and as delivered. */
+export interface StoredMessage {
+  uuid: string;
+  kind: "p2p" | "topic";
+  /** Conversation id: `p2pConversation(a, b)` for p2p, the topic name for topics. */
+  conv: string;
+  /** Position in the conversation: 1, 2, 3... (gaps allowed only where a write never committed). */
+  seq: number;
+  from: string;
+  /** p2p: the recipient's client id; topic: the topic name. */
+  to: string;
+  body: string;
+  /** Milliseconds since the epoch, set by the msg_server that accepted it. */
+  ts: number;
+  /** Client message id given by the sender, used to deduplicate retries. */
+  cmid?: string;
+}
+
+export interface NewP2PMessage {
+  uuid: string;
+  from: string;
+  to: string;
+  body: string;
+  ts: number;
+  cmid?: string;
+}
+
+export interface NewTopicMessage {
+  uuid: string;
+  topic: string;
+  from: string;
+  body: string;
+  ts: number;
+  cmid?: string;
+}
+
+export interface AppendP2PResult {
+  msg: StoredMessage;
+  /** Position in the recipient's inbox (per-recipient counter, starts at 1). */
+  ipos: number;
+  /** True when (from, cmid) was seen before: msg is the original and nothing new was stored. */
+  duplicate: boolean;
+}
+
+export interface AppendTopicResult {
+  msg: StoredMessage;
+  duplicate: boolean;
+}
+
+export interface InboxEntry {
+  recipient: string;
+  ipos: number;
+  msg: StoredMessage;
+}
+
+export interface TopicRecord {
+  name: string;
+  creator: string;
+  createdAt: number;
+  memberCount: number;
+}
+
+export interface ClientRecord {
+  clientId: string;
+  clientAddr: string;
+  msgServerAddr: string;
+  alive: boolean;
+  lastSeenMs: number;
+}
+
+export interface CursorUpdate {
+  clientId: string;
+  topic: string;
+  seq: number;
+}
+
+export interface StoreLimits {
+  /** Unacknowledged p2p messages one recipient may hold; appendP2P beyond it throws IM_ERR_INBOX_FULL. */
+  inboxMaxPending: number;
+}
+
+export interface Store {
+  readonly kind: "lmdb" | "mongo";
+
+  // ---- p2p -------------------------------------------------------------------------------
+  /**
+   * Store a p2p message, give it the next seq of its conversation and the next inbox position of
+   * its recipient, atomically. If `cmid` is set and (from, cmid) was stored before, return the
+   * original with duplicate=true and store nothing. Throws ImError IM_ERR_INBOX_FULL when the
+   * recipient already holds `inboxMaxPending` unacknowledged messages.
+   */
+  appendP2P(m: NewP2PMessage): Promise<AppendP2PResult>;
+  /** Unacknowledged inbox entries of `recipient` with ipos > afterIpos, ascending, at most `limit`. */
+  inboxRange(recipient: string, afterIpos: number, limit: number): Promise<InboxEntry[]>;
+  /** For each recipient: the highest inbox position ever allocated (0 when none). */
+  inboxHeads(recipients: readonly string[]): Promise<Map<string, number>>;
+  /** Number of unacknowledged entries in the recipient's inbox. */
+  inboxPending(recipient: string): Promise<number>;
+  /** Remove the entry with this uuid from the recipient's inbox. False if it was not there. */
+  ackInbox(recipient: string, uuid: string): Promise<boolean>;
+
+  // ---- topics ----------------------------------------------------------------------------
+  /** Create a topic with the creator as its first member. Throws IM_ERR_TOPIC_EXISTS if the name is taken. */
+  createTopic(name: string, creator: string, ts: number): Promise<TopicRecord>;
+  getTopic(name: string): Promise<TopicRecord | null>;
+  /** Topics ordered by name, names > `after` (for paging), at most `limit`. */
+  listTopics(after: string, limit: number): Promise<TopicRecord[]>;
+  /** Add a member. Returns false when already a member. Throws IM_ERR_NO_SUCH_TOPIC. */
+  addMember(topic: string, clientId: string): Promise<boolean>;
+  /** Remove a member. Returns false when not a member. The topic and its history stay. */
+  removeMember(topic: string, clientId: string): Promise<boolean>;
+  isMember(topic: string, clientId: string): Promise<boolean>;
+  /** Members ordered by id, ids > `after`, at most `limit`. */
+  members(topic: string, after: string, limit: number): Promise<string[]>;
+  /** Topics the client belongs to, ordered by name. */
+  topicsOf(clientId: string): Promise<string[]>;
+  /** Store a topic message with the topic's next seq. Dedup by (from, cmid) as appendP2P. */
+  appendTopic(m: NewTopicMessage): Promise<AppendTopicResult>;
+  /** Messages of `topic` with seq > afterSeq, ascending, at most `limit`. */
+  topicRange(topic: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
+  /** For each topic: the highest seq ever allocated (0 when none). */
+  topicHeads(topics: readonly string[]): Promise<Map<string, number>>;
+  /** The member's acknowledged seq in the topic (0 when never set). */
+  getCursor(clientId: string, topic: string): Promise<number>;
+  /** Move cursors forward; an update lower than the stored value is ignored. */
+  setCursors(updates: readonly CursorUpdate[]): Promise<void>;
+
+  // ---- history ---------------------------------------------------------------------------
+  /** Messages of a conversation (p2pConversation(a,b) or a topic name) with seq > afterSeq, ascending. */
+  history(conv: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
+
+  // ---- clients (written by the manager) --------------------------------------------------
+  /** Insert or replace; an update with an older lastSeenMs than the stored one is ignored. */
+  upsertClient(rec: ClientRecord): Promise<void>;
+  getClient(clientId: string): Promise<ClientRecord | null>;
+
+  close(): Promise<void>;
+}
+
+/**
+ * The conversation id of a p2p pair, independent of direction. Client ids cannot contain spaces
+ * (see shared/validate.ts), so a space is a safe separator.
+ */
+export function p2pConversation(a: string, b: string): string {
+  return a < b ? `p2p:${a} ${b}` : `p2p:${b} ${a}`;
+}

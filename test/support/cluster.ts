@@ -1,0 +1,207 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { TestContext } from "node:test";
+import { FishChatClient, requestMsgServer, type ClientOptions } from "../../shared/client/client.js";
+import { Cmd } from "../../shared/protocol/commands.js";
+import { freePorts, waitFor } from "./ports.js";
+import { startRedis, type TestRedis } from "./redis.js";
+
+export const SECRET = "test-cluster-secret";
+const DIST = resolve(__dirname, "../..");
+
+export type ServiceName = "gateway" | "msg_server" | "router" | "manager" | "monitor";
+
+/** One service as a real OS process with its own conf file. */
+export class ServiceProc {
+  proc: ChildProcess | null = null;
+  readonly logFile: string;
+
+  constructor(
+    readonly name: ServiceName,
+    readonly confFile: string,
+    readonly port: number,
+    dir: string,
+  ) {
+    this.logFile = join(dir, `${name}-${port}.log`);
+  }
+
+  get addr(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.proc !== null && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    const log = createWriteStream(this.logFile, { flags: "a" });
+    const p = spawn(process.execPath, [join(DIST, "services", this.name, "main.js"), `-conf_file=${this.confFile}`], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, FISHCHAT_LOG_LEVEL: process.env.FISHCHAT_TEST_LOG_LEVEL ?? "info" },
+    });
+    p.stdout!.pipe(log);
+    p.stderr!.pipe(log);
+    this.proc = p;
+    await waitFor(`${this.name} on ${this.port} (log: ${this.logFile})`, async () => {
+      if (!this.running) throw new Error(`${this.name} exited: ${readFileSync(this.logFile, "utf8").slice(-2000)}`);
+      return portOpen(this.port);
+    }, 20_000);
+  }
+
+  async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const p = this.proc;
+    if (!p || !this.running) return;
+    await new Promise<void>((r) => {
+      p.once("exit", () => r());
+      p.kill(signal);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.kill("SIGTERM");
+  }
+
+  log(): string {
+    return readFileSync(this.logFile, "utf8");
+  }
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((r) => {
+    const s = connect({ host: "127.0.0.1", port });
+    s.once("connect", () => {
+      s.destroy();
+      r(true);
+    });
+    s.once("error", () => r(false));
+  });
+}
+
+export interface ClusterOptions {
+  msgServers?: number;
+  gateway?: boolean;
+  router?: boolean;
+  manager?: boolean;
+  monitor?: boolean;
+  /** Extra config keys per service. */
+  conf?: Partial<Record<ServiceName, Record<string, unknown>>>;
+  redis?: TestRedis;
+}
+
+export interface Cluster {
+  dir: string;
+  redis: TestRedis;
+  gateway: ServiceProc | null;
+  msgServers: ServiceProc[];
+  router: ServiceProc | null;
+  manager: ServiceProc | null;
+  monitor: ServiceProc | null;
+  monitorHttpPort: number;
+  /** A client logged in through the gateway (line codec unless opts.codec says otherwise). */
+  client(id: string, opts?: ClientOptions & { via?: string }): Promise<FishChatClient>;
+  /** Wait until the router has a live link to every running msg_server. */
+  routerReady(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start a cluster of real processes on free ports with a private redis-server, and register its
+ * teardown on the test context.
+ */
+export async function startCluster(t: TestContext | null, o: ClusterOptions = {}): Promise<Cluster> {
+  const n = o.msgServers ?? 2;
+  const dir = mkdtempSync(join(tmpdir(), "fc-cluster-"));
+  const redis = o.redis ?? (await startRedis());
+  const ports = await freePorts(n + 5);
+  const msPorts = ports.slice(0, n);
+  const [gwPort, routerPort, managerPort, monitorPort, httpPort] = ports.slice(n) as [number, number, number, number, number];
+  const seeds = msPorts.map((p) => `127.0.0.1:${p}`);
+  const common = { clusterSecret: SECRET, redis: { host: "127.0.0.1", port: redis.port }, heartbeatMs: 250, registryTtlMs: 1500 };
+  const store = { dataDir: join(dir, "data") };
+  const writeConf = (name: string, conf: Record<string, unknown>) => {
+    const f = join(dir, `${name}.json`);
+    writeFileSync(f, JSON.stringify(conf, null, 2));
+    return f;
+  };
+  const links = { msgServerList: seeds, discoveryMs: 250, reconnectMinMs: 100, reconnectMaxMs: 1000 };
+
+  const msgServers = msPorts.map(
+    (p) =>
+      new ServiceProc(
+        "msg_server",
+        writeConf(`msg_server.${p}`, { ...common, listen: `127.0.0.1:${p}`, advertiseAddr: `127.0.0.1:${p}`, store, inboxSweepMs: 500, monitorBeatMs: 500, ...o.conf?.msg_server }),
+        p,
+        dir,
+      ),
+  );
+  const gateway =
+    o.gateway === false
+      ? null
+      : new ServiceProc("gateway", writeConf("gateway", { ...common, listen: `127.0.0.1:${gwPort}`, msgServerList: seeds, registryRefreshMs: 200, ...o.conf?.gateway }), gwPort, dir);
+  const router =
+    o.router === false ? null : new ServiceProc("router", writeConf("router", { ...common, ...links, listen: `127.0.0.1:${routerPort}`, ...o.conf?.router }), routerPort, dir);
+  const manager = o.manager
+    ? new ServiceProc("manager", writeConf("manager", { ...common, ...links, listen: `127.0.0.1:${managerPort}`, store, ...o.conf?.manager }), managerPort, dir)
+    : null;
+  const monitor = o.monitor
+    ? new ServiceProc(
+        "monitor",
+        writeConf("monitor", { ...common, ...links, listen: `127.0.0.1:${monitorPort}`, http: { host: "127.0.0.1", port: httpPort }, sampleMs: 500, ...o.conf?.monitor }),
+        monitorPort,
+        dir,
+      )
+    : null;
+
+  const all = [...msgServers, gateway, router, manager, monitor].filter((s): s is ServiceProc => s !== null);
+  const cluster: Cluster = {
+    dir,
+    redis,
+    gateway,
+    msgServers,
+    router,
+    manager,
+    monitor,
+    monitorHttpPort: httpPort,
+    async client(id, opts = {}) {
+      const addr = opts.via ?? (await requestMsgServer(gateway!.addr));
+      const c = new FishChatClient({ heartbeatMs: 0, ...opts });
+      await c.connect(addr);
+      await c.login(id);
+      t?.after(() => c.close());
+      return c;
+    },
+    async routerReady() {
+      if (!router) return;
+      const want = msgServers.filter((m) => m.running).length;
+      await waitFor("router links to every msg_server", async () => (await statsOf(router)).linksUp === want, 15_000);
+    },
+    async stop() {
+      await Promise.all(all.map((s) => s.stop()));
+      if (!o.redis) await redis.stop();
+    },
+  };
+  t?.after(() => cluster.stop());
+  // Start-up order does not matter (a requirement); start everything at once.
+  await Promise.all(all.map((s) => s.start()));
+  if (gateway) {
+    await waitFor("gateway sees every msg_server", async () => (await statsOf(gateway)).liveMsgServers === n, 15_000);
+  }
+  await cluster.routerReady();
+  return cluster;
+}
+
+/** STATS of any FishChat port (line mode). */
+export async function statsOf(svc: ServiceProc): Promise<Record<string, number>> {
+  const c = new FishChatClient({ heartbeatMs: 0, requestTimeoutMs: 3000 });
+  await c.connect(svc.addr);
+  try {
+    if (svc.name === "msg_server") await c.request({ name: Cmd.AUTH, args: [SECRET] });
+    const r = await c.request({ name: Cmd.STATS, args: [] });
+    return (JSON.parse(r.args[1] ?? "{}") as { stats: Record<string, number> }).stats;
+  } finally {
+    c.close();
+  }
+}
