@@ -9,18 +9,30 @@ export const monitorSchema = z.strictObject({
   id: z.string().min(1).default("monitor-21000"),
   http: z
     .strictObject({
+      /** Loopback by default: the dashboard shows internal addresses and counters. */
       host: z.string().min(1).default("127.0.0.1"),
       port: z.number().int().min(0).max(65535).default(30000),
-      /** Bearer token required on every request when set. */
+      /** When set, `Authorization: Bearer <token>` is required on the API, the event stream and /metrics. */
       token: z.string().default(""),
-      /** Basic-auth credentials required when both are set. */
+      /** When both are set, HTTP basic auth is required on everything, the page included. */
       username: z.string().default(""),
       password: z.string().default(""),
+      /**
+       * Open event streams allowed at once; each costs a socket and a little buffer, so a
+       * misbehaving client reloading in a loop cannot exhaust the monitor.
+       */
+      maxStreams: z.number().int().positive().default(64),
     })
-    .prefault({}),
-  /** How often the registry is sampled into the history. */
-  sampleMs: positiveMs.default(2000),
-  /** How much history is kept in memory for the charts. */
+    .prefault({})
+    .refine((h) => (h.username === "") === (h.password === ""), "http.username and http.password must be set together"),
+  /** How often the registry is read and one point is added to every history series. */
+  sampleMs: positiveMs.default(1000),
+  /** How much history is kept in memory for the charts (ring buffers of historyMs / sampleMs points). */
   historyMs: positiveMs.default(3600 * 1000),
+  /**
+   * A msg_server whose last /sysctrl/monitor beat is older than this is shown as "no contact"
+   * while its registry heartbeat still says it is alive. Several times msg_server monitorBeatMs.
+   */
+  beatStaleMs: positiveMs.default(5000),
 });
 export type MonitorConfig = z.output<typeof monitorSchema>;

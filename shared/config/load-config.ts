@@ -57,7 +57,9 @@ export function loadConfig<S extends z.ZodType>(file: string, schema: S): z.outp
 export function parseConfig<S extends z.ZodType>(file: string, raw: unknown, schema: S): z.output<S> {
   const result = schema.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
+    // An unknown key explains more than a missing one (a v1 file lacks our keys because it has its own).
+    const issues = result.error.issues;
+    const issue = issues.find((i) => i.code === "unrecognized_keys") ?? issues[0]!;
     if (issue.code === "unrecognized_keys") {
       const key = issue.keys[0] ?? "";
       const where = describePath([...issue.path, key]);

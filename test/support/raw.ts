@@ -11,11 +11,14 @@ import { waitFor } from "./ports.js";
  */
 export class RawPeer {
   readonly received: Command[] = [];
+  /** Every byte received, for byte-exact checks. */
+  bytes: Buffer = Buffer.alloc(0);
   closed = false;
   private readonly decoder = new Decoder({ maxLineBytes: 16 * 1024 * 1024, maxFrameBytes: 16 * 1024 * 1024 });
 
   private constructor(readonly socket: Socket) {
     socket.on("data", (b: Buffer) => {
+      this.bytes = Buffer.concat([this.bytes, b]);
       for (const item of this.decoder.push(b)) if (!(item instanceof Error)) this.received.push(item);
     });
     socket.on("close", () => {

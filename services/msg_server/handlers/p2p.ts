@@ -4,7 +4,7 @@ import { CommandError, ErrorCode } from "../../../shared/errors.js";
 import { okReply } from "../../../shared/net/connection.js";
 import { checkClientId } from "../../../shared/validate.js";
 import { deliverP2P } from "../delivery.js";
-import { checkBody, checkCmid, needArgs, sessionOf, type Handler } from "./types.js";
+import { checkBody, checkCmid, inOrder, needArgs, sessionOf, type Handler } from "./types.js";
 
 /**
  * SEND_MESSAGE_P2P <to> <msg> [from] [cmid]. v1's order, plus an optional client message id.
@@ -27,14 +27,11 @@ export const sendP2P: Handler = {
     // Start the write now (the store keeps call order), but deliver and answer in send order.
     const appended = srv.store.appendP2P({ uuid: randomUUID(), from: s.clientId, to, body, ts: Date.now(), cmid });
     appended.catch(() => undefined); // handled through the chain below; this only silences the early-rejection warning
-    const done = s.sendChain
-      .then(() => appended)
-      .then((r) => {
-        if (!r.duplicate) deliverP2P(srv, r.msg, r.ipos);
-        return okReply(Cmd.SEND_MESSAGE_P2P, r.msg.uuid, String(r.msg.seq));
-      });
-    s.sendChain = done.catch(() => undefined);
-    return done;
+    return inOrder(s, async () => {
+      const r = await appended;
+      if (!r.duplicate) deliverP2P(srv, r.msg, r.ipos);
+      return okReply(Cmd.SEND_MESSAGE_P2P, r.msg.uuid, String(r.msg.seq));
+    });
   },
 };
 

@@ -6,7 +6,7 @@ import { checkTopicName, checkUint } from "../../../shared/validate.js";
 import type { Session } from "../session.js";
 import type { MsgServer } from "../msg-server.js";
 import { topicEvents, type TopicAction } from "../events.js";
-import { checkBody, checkCmid, needArgs, sessionOf, type Handler } from "./types.js";
+import { checkBody, checkCmid, inOrder, needArgs, sessionOf, type Handler } from "./types.js";
 
 function publishTopicEvents(srv: MsgServer, topic: string, clientId: string, action: TopicAction): void {
   for (const [ch, cmd] of topicEvents(srv, topic, clientId, action)) srv.publish(ch, cmd);
@@ -15,14 +15,16 @@ function publishTopicEvents(srv: MsgServer, topic: string, clientId: string, act
 /** CREATE_TOPIC <name> (v1). An existing name is an error, never an overwrite. [PROTO TOPIC-1] */
 export const createTopic: Handler = {
   access: "client",
-  async handle(srv, conn, cmd) {
+  handle(srv, conn, cmd) {
     needArgs(cmd, 1, 1, "CREATE_TOPIC <name>");
     const s = sessionOf(conn);
     const name = checkTopicName(cmd.args[0]);
-    await srv.store.createTopic(name, s.clientId, Date.now());
-    srv.topics.attach(s, name, 0);
-    publishTopicEvents(srv, name, s.clientId, "create");
-    return okReply(Cmd.CREATE_TOPIC, name);
+    return inOrder(s, async () => {
+      await srv.store.createTopic(name, s.clientId, Date.now());
+      srv.topics.attach(s, name, 0);
+      publishTopicEvents(srv, name, s.clientId, "create");
+      return okReply(Cmd.CREATE_TOPIC, name);
+    });
   },
 };
 
@@ -32,39 +34,43 @@ export const createTopic: Handler = {
  */
 export const joinTopic: Handler = {
   access: "client",
-  async handle(srv, conn, cmd) {
+  handle(srv, conn, cmd) {
     needArgs(cmd, 2, 2, "JOIN_TOPIC <name> <clientId>");
     const s = sessionOf(conn);
     const name = checkTopicName(cmd.args[0]);
     if (cmd.args[1] !== s.clientId) {
       throw new CommandError(ErrorCode.IM_ERR_FROM_MISMATCH, `JOIN_TOPIC names ${cmd.args[1]} but this session is ${s.clientId}`);
     }
-    if (!(await srv.store.getTopic(name))) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
-    if (await srv.store.addMember(name, s.clientId)) {
-      // A new member starts at the present: earlier messages are history, not a backlog.
-      const head = (await srv.store.topicHeads([name])).get(name) ?? 0;
-      await srv.store.setCursors([{ clientId: s.clientId, topic: name, seq: head }]);
-      srv.topics.attach(s, name, head);
-      publishTopicEvents(srv, name, s.clientId, "join");
-    }
-    return { name: Cmd.LOCATE_TOPIC_MSG_ADDR, args: [srv.serverId, name] };
+    return inOrder(s, async () => {
+      if (!(await srv.store.getTopic(name))) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
+      if (await srv.store.addMember(name, s.clientId)) {
+        // A new member starts at the present: earlier messages are history, not a backlog.
+        const head = (await srv.store.topicHeads([name])).get(name) ?? 0;
+        await srv.store.setCursors([{ clientId: s.clientId, topic: name, seq: head }]);
+        srv.topics.attach(s, name, head);
+        publishTopicEvents(srv, name, s.clientId, "join");
+      }
+      return { name: Cmd.LOCATE_TOPIC_MSG_ADDR, args: [srv.serverId, name] };
+    });
   },
 };
 
 /** QUIT_TOPIC <name> (new). Delivery stops; the topic and its history stay. [PROTO TOPIC-4] */
 export const quitTopic: Handler = {
   access: "client",
-  async handle(srv, conn, cmd) {
+  handle(srv, conn, cmd) {
     needArgs(cmd, 1, 1, "QUIT_TOPIC <name>");
     const s = sessionOf(conn);
     const name = checkTopicName(cmd.args[0]);
-    if (!(await srv.store.removeMember(name, s.clientId))) {
-      throw new CommandError(ErrorCode.IM_ERR_NOT_MEMBER, `you are not a member of ${name}`);
-    }
-    srv.topics.detach(s, name);
-    s.dirtyCursors.delete(name);
-    publishTopicEvents(srv, name, s.clientId, "quit");
-    return okReply(Cmd.QUIT_TOPIC, name);
+    return inOrder(s, async () => {
+      if (!(await srv.store.removeMember(name, s.clientId))) {
+        throw new CommandError(ErrorCode.IM_ERR_NOT_MEMBER, `you are not a member of ${name}`);
+      }
+      srv.topics.detach(s, name);
+      s.dirtyCursors.delete(name);
+      publishTopicEvents(srv, name, s.clientId, "quit");
+      return okReply(Cmd.QUIT_TOPIC, name);
+    });
   },
 };
 
@@ -95,21 +101,19 @@ export const sendTopic: Handler = {
       appended = append();
       appended.catch(() => undefined);
     }
-    const done = s.sendChain
-      .then(async () => {
-        if (appended) return appended;
+    return inOrder(s, async () => {
+      let r;
+      if (appended) r = await appended;
+      else {
         await assertMember(srv, s, name);
-        return append();
-      })
-      .then((r) => {
-        if (!r.duplicate) {
-          srv.topics.fanoutLocal(r.msg);
-          srv.topics.route(r.msg);
-        }
-        return okReply(Cmd.SEND_MESSAGE_TOPIC, r.msg.uuid, String(r.msg.seq));
-      });
-    s.sendChain = done.catch(() => undefined);
-    return done;
+        r = await append();
+      }
+      if (!r.duplicate) {
+        srv.topics.fanoutLocal(r.msg);
+        srv.topics.route(r.msg);
+      }
+      return okReply(Cmd.SEND_MESSAGE_TOPIC, r.msg.uuid, String(r.msg.seq));
+    });
   },
 };
 
