@@ -53,7 +53,42 @@ export async function openLmdbStore(opts: LmdbStoreOptions): Promise<Store> {
   // old snapshot, so LMDB cannot reuse them and the file keeps growing until the slot is cleared.
   const stale = dbs.env.readerCheck();
   if (stale > 0) opts.log?.warn({ path: opts.path, stale }, "cleared stale LMDB reader slots left by dead processes");
-  return lmdbStore(dbs, opts.limits);
+  return withFreshReads(lmdbStore(dbs, opts.limits), dbs);
+}
+
+/** Methods that only read; each starts from the newest committed snapshot (see withFreshReads). */
+const READS = [
+  "getTopic",
+  "listTopics",
+  "isMember",
+  "members",
+  "topicsOf",
+  "topicRange",
+  "topicHeads",
+  "getCursor",
+  "inboxRange",
+  "inboxHeads",
+  "inboxPending",
+  "history",
+  "getClient",
+] as const satisfies readonly (keyof Store)[];
+
+/**
+ * lmdb-js reuses one read snapshot until a setTimeout(0) fires, so every I/O callback of one poll
+ * phase reads the same snapshot. Another process may have committed in between (a topic created
+ * on msg_server A, then joined through msg_server B, in the same millisecond), so each read
+ * method renews the snapshot first; it costs a native call, far less than a stale read.
+ */
+function withFreshReads(store: Store, dbs: LmdbDbs): Store {
+  const out = { ...store } as Record<string, unknown>;
+  for (const name of READS) {
+    const fn = store[name] as (...a: unknown[]) => unknown;
+    out[name] = (...args: unknown[]) => {
+      dbs.env.resetReadTxn();
+      return fn(...args);
+    };
+  }
+  return out as unknown as Store;
 }
 
 /**

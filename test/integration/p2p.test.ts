@@ -48,15 +48,15 @@ test("p2p: same server, across servers, and offline delivery in order", { timeou
   await t.test("offline recipient gets everything at next login, in order, once", async () => {
     const erin = await cl.client("erin", { via: a.addr });
     for (let i = 0; i < 20; i++) await erin.sendP2P("frank", `offline ${i}`);
-    const frank = await cl.client("frank", { via: b.addr, autoAck: true });
-    const got = collect(frank);
+    let got: P2PMessage[] = [];
+    const frank = await cl.client("frank", { via: b.addr, autoAck: true, setup: (c) => (got = collect(c)) });
     await waitFor("offline messages", () => got.length >= 20);
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(got.map((m) => m.body), Array.from({ length: 20 }, (_, i) => `offline ${i}`));
     frank.close();
     // Acknowledged: a second login gets nothing again.
-    const frank2 = await cl.client("frank", { via: a.addr });
-    const again = collect(frank2);
+    let again: P2PMessage[] = [];
+    const frank2 = await cl.client("frank", { via: a.addr, setup: (c) => (again = collect(c)) });
     await new Promise((r) => setTimeout(r, 700));
     assert.equal(again.length, 0);
     erin.close();

@@ -88,9 +88,8 @@ test("failover: a msg_server killed with SIGKILL", { timeout: 120_000 }, async (
   // Sent while the victim is away: stored, delivered at its next login.
   const r = await peer.sendP2P("victim", "while you were away");
   assert.ok(r.seq > 0);
-  const again = await cl.client("victim", { heartbeatMs: 500 });
   const got: P2PMessage[] = [];
-  again.on("p2p", (m: P2PMessage) => got.push(m));
+  const again = await cl.client("victim", { heartbeatMs: 500, setup: (c) => c.on("p2p", (m: P2PMessage) => got.push(m)) });
   await waitFor("missed message delivered after re-login", () => got.some((m) => m.body === "while you were away"));
 
   // The server comes back; the router reconnects and routes to it again.

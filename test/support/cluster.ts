@@ -100,8 +100,12 @@ export interface Cluster {
   manager: ServiceProc | null;
   monitor: ServiceProc | null;
   monitorHttpPort: number;
-  /** A client logged in through the gateway (line codec unless opts.codec says otherwise). */
-  client(id: string, opts?: ClientOptions & { via?: string }): Promise<FishChatClient>;
+  /**
+   * A client logged in through the gateway (line codec unless opts.codec says otherwise).
+   * `setup` runs before the login: attach listeners there, since messages waiting for the
+   * client may arrive in the same TCP read as the login reply.
+   */
+  client(id: string, opts?: ClientOptions & { via?: string; setup?: (c: FishChatClient) => void }): Promise<FishChatClient>;
   /** Wait until the router has a live link to every running msg_server. */
   routerReady(): Promise<void>;
   stop(): Promise<void>;
@@ -168,6 +172,7 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
     async client(id, opts = {}) {
       const addr = opts.via ?? (await requestMsgServer(gateway!.addr));
       const c = new FishChatClient({ heartbeatMs: 0, ...opts });
+      opts.setup?.(c);
       await c.connect(addr);
       await c.login(id);
       t?.after(() => c.close());
