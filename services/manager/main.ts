@@ -43,6 +43,8 @@ void runService(
             reconnectMinMs: cfg.reconnectMinMs,
             reconnectMaxMs: cfg.reconnectMaxMs,
             onCommand: (l, cmd) => manager.onCommand(l, cmd),
+            onUp: (l) => manager.onLinkUp(l),
+            onDown: (l) => manager.onLinkDown(l, cfg.registryTtlMs + 2000, () => !l.isUp),
           }),
       });
       links.start();

@@ -34,7 +34,10 @@ interface SessionData {
  * so whatever it missed while down is written when it returns.
  */
 export class Manager {
-  readonly counters = { sessionCache: 0, sessionStore: 0, topicCache: 0, topicStore: 0, errors: 0 };
+  readonly counters = { sessionCache: 0, sessionStore: 0, topicCache: 0, topicStore: 0, sessionsReaped: 0, errors: 0 };
+  /** Who is logged in where, as reported by each msg_server: lets us close the records of a server that died. */
+  private readonly sessionsByServer = new Map<string, Set<string>>();
+  private readonly reapTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly cfg: ManagerConfig,
@@ -44,6 +47,50 @@ export class Manager {
   ) {}
 
   static channels = [Channel.CLIENT_STATUS, Channel.TOPIC_STATUS, Channel.CLIENT_INFO, Channel.TOPIC_INFO] as const;
+
+  /** A link came (back) up: its snapshot will re-list the server's sessions. */
+  onLinkUp(link: Link): void {
+    const t = this.reapTimers.get(link.addr);
+    if (t) clearTimeout(t);
+    this.reapTimers.delete(link.addr);
+  }
+
+  /**
+   * A msg_server stopped answering. If it is still gone after `graceMs` (a restart is quicker), its
+   * sessions ended without logout events: mark them offline in the store and drop v1's cache keys.
+   */
+  onLinkDown(link: Link, graceMs: number, stillDown: () => boolean): void {
+    const timer = setTimeout(() => {
+      this.reapTimers.delete(link.addr);
+      if (!stillDown()) return;
+      void this.reapServer(link.addr);
+    }, graceMs);
+    timer.unref();
+    this.reapTimers.set(link.addr, timer);
+  }
+
+  async reapServer(server: string): Promise<void> {
+    const ids = [...(this.sessionsByServer.get(server) ?? [])];
+    this.sessionsByServer.delete(server);
+    for (const id of ids) {
+      try {
+        await this.apply(server, { name: Cmd.CACHE_SESSION, args: [id, JSON.stringify({ MsgServerAddr: server, Alive: false })] });
+        await this.apply(server, { name: Cmd.STORE_SESSION, args: [id, JSON.stringify({ MsgServerAddr: server, Alive: false, LastSeen: Date.now() })] });
+        this.counters.sessionsReaped++;
+      } catch (err) {
+        this.counters.errors++;
+        this.log.warn({ err, id, server }, "could not mark session offline");
+      }
+    }
+    if (ids.length > 0) this.log.info({ server, sessions: ids.length }, "msg_server gone: its sessions marked offline");
+  }
+
+  private track(server: string, id: string, alive: boolean): void {
+    let set = this.sessionsByServer.get(server);
+    if (!set) this.sessionsByServer.set(server, (set = new Set()));
+    if (alive) set.add(id);
+    else set.delete(id);
+  }
 
   onCommand(link: Link, cmd: Command): void {
     this.apply(link.addr, cmd).catch((err: unknown) => {
@@ -60,6 +107,7 @@ export class Manager {
       case Cmd.CACHE_SESSION: {
         const s = data as SessionData;
         const server = s.MsgServerAddr ?? from;
+        this.track(server, key, s.Alive !== false);
         if (s.Alive === false) {
           await this.redis.eval(DEL_IF_SERVER, 1, v1Keys.session(key), server);
         } else {

@@ -139,6 +139,17 @@ test("durability under crashes", { timeout: 300_000 }, async (t) => {
   });
 });
 
+test("a msg_server that dies for good: the manager marks its sessions offline", { timeout: 60_000 }, async (t) => {
+  const cl = await startCluster(t, { msgServers: 2, manager: true });
+  const [a] = cl.msgServers as [ServiceProc, ServiceProc];
+  const c = await cl.client("stranded", { via: a.addr, heartbeatMs: 500 });
+  const redis = cl.redis.client();
+  await waitFor("v1 session cache written", () => redis.get("IM:strandedsession"), 10_000);
+  await a.kill("SIGKILL");
+  await waitFor("v1 session cache dropped after the server stayed down", async () => (await redis.get("IM:strandedsession")) === null, 15_000);
+  c.close();
+});
+
 test("idempotent sends and history", { timeout: 60_000 }, async (t) => {
   const cl = await startCluster(t, { msgServers: 1, router: false });
   const alice = await cl.client("alice");
