@@ -38,7 +38,9 @@ export class ServiceProc {
 
   async start(): Promise<void> {
     const log = createWriteStream(this.logFile, { flags: "a" });
-    const p = spawn(process.execPath, [join(DIST, "services", this.name, "main.js"), `-conf_file=${this.confFile}`], {
+    // FISHCHAT_NODE_ARGS passes flags such as --cpu-prof to every service (not allowed in NODE_OPTIONS).
+    const nodeArgs = (process.env.FISHCHAT_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    const p = spawn(process.execPath, [...nodeArgs, join(DIST, "services", this.name, "main.js"), `-conf_file=${this.confFile}`], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, FISHCHAT_LOG_LEVEL: process.env.FISHCHAT_TEST_LOG_LEVEL ?? "info" },
     });
