@@ -79,6 +79,7 @@ export const SERVER_SERIES = [
   "routedOutPerSec",
   "routedInPerSec",
   "outboundBytes",
+  "unackedDeliveries",
   "errorsPerSec",
   "eventLoopLagMs",
   "rssBytes",

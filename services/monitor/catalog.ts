@@ -60,8 +60,9 @@ export function serverPoint(stats: Record<string, number>, rates: Record<string,
     msgsOutPerSec: sum(rates, MSGS_OUT),
     routedOutPerSec: sum(rates, ROUTED_OUT),
     routedInPerSec: sum(rates, ROUTED_IN),
-    // No inbox (unacknowledged store entries) gauge is reported yet: the send backlog is what we have.
     outboundBytes: stats.outboundBytes ?? 0,
+    // p2p messages delivered to online clients and not yet acknowledged (offline inboxes are not counted).
+    unackedDeliveries: stats.unackedDeliveries ?? 0,
     errorsPerSec: sum(rates, ERRORS),
     eventLoopLagMs: stats.eventLoopLagMs ?? 0,
     rssBytes: stats.rssBytes ?? 0,

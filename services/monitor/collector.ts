@@ -7,7 +7,7 @@ import type { Link } from "../../shared/net/link.js";
 import type { HistoryPoint, Overview, ProcessRole } from "./api-types.js";
 import type { MonitorConfig } from "./config.js";
 import { History } from "./history.js";
-import { buildOverview, type Beat, type LinkState } from "./overview.js";
+import { buildOverview, type Beat, type ClusterState, type LinkState } from "./overview.js";
 import { RateTracker } from "./rates.js";
 
 export type TickListener = (overview: Overview, point: HistoryPoint) => void;
@@ -20,20 +20,6 @@ export interface CollectorDeps {
   /** The monitor's links to msg_servers, read at every sample. */
   links(): readonly LinkState[];
 }
-
-const EMPTY_TOTALS = {
-  processes: 0,
-  processesUp: 0,
-  msgServers: 0,
-  msgServersUp: 0,
-  sessions: 0,
-  connections: 0,
-  msgsInPerSec: 0,
-  msgsOutPerSec: 0,
-  routedPerSec: 0,
-  outboundBytes: 0,
-  errorsPerSec: 0,
-};
 
 /**
  * Collects what the cluster says about itself: each msg_server's /sysctrl/monitor beat (v1's
@@ -50,18 +36,14 @@ export class Collector {
   private readonly listeners = new Set<TickListener>();
   private timer: NodeJS.Timeout | null = null;
   private sampling = false;
+  /** The registry read in flight, if any, and when it started. */
+  private reading: Promise<void> | null = null;
+  private readingSince = 0;
 
   constructor(private readonly d: CollectorDeps) {
     this.history = new History(d.cfg.historyMs, d.cfg.sampleMs);
-    this.latest = {
-      now: Date.now(),
-      monitorId: d.cfg.id,
-      sampleMs: d.cfg.sampleMs,
-      historyMs: d.cfg.historyMs,
-      registryError: null,
-      totals: { ...EMPTY_TOTALS },
-      processes: [],
-    };
+    // Nothing known yet; the links do not exist before main.ts has built them.
+    this.latest = buildOverview(this.state(Date.now(), [])).overview;
   }
 
   /** The overview of the last sample (empty until the first one completes). */
@@ -107,36 +89,27 @@ export class Collector {
     this.tracker("msg_server", serverId).update(ts, stats);
   }
 
-  /** Read the registry and publish one sample. Overlapping calls (a slow Redis) are skipped. */
+  /**
+   * Read the registry and publish one sample. A Redis that hangs (rather than refusing
+   * connections) must not freeze the dashboard: after sampleMs the sample is published with the
+   * last known registry and an error, while the one outstanding read is left to finish.
+   */
   async sample(): Promise<void> {
     if (this.sampling) return;
     this.sampling = true;
     try {
-      try {
-        this.registry = await readRegistry(this.d.redis, this.d.keys);
-        this.registryError = null;
-      } catch (err) {
-        // Keep the last known registry: statuses go stale, and the dashboard says so.
-        const msg = (err as Error).message;
-        if (this.registryError !== msg) this.d.log.warn({ err: msg }, "cannot read the registry");
-        this.registryError = msg;
-      }
+      const reading = (this.reading ??= this.readRegistry().finally(() => (this.reading = null)));
+      let answered = false;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((r) => (timer = setTimeout(r, this.d.cfg.sampleMs)));
+      await Promise.race([reading.then(() => (answered = true)), timeout]);
+      clearTimeout(timer);
+      if (!answered) this.registryError = `Redis has not answered for ${Date.now() - this.readingSince} ms`;
       for (const e of this.registry) {
         if (e.info.role !== "msg_server" && e.alive) this.tracker(e.info.role, e.info.id).update(e.info.ts, e.info.stats);
       }
       this.forgetGone();
-      const { overview, point } = buildOverview({
-        now: Date.now(),
-        monitorId: this.d.cfg.id,
-        sampleMs: this.d.cfg.sampleMs,
-        historyMs: this.d.cfg.historyMs,
-        beatStaleMs: this.d.cfg.beatStaleMs,
-        registry: this.registry,
-        registryError: this.registryError,
-        beats: this.beats,
-        links: this.d.links(),
-        rates: new Map([...this.trackers].map(([k, t]) => [k, t.rates])),
-      });
+      const { overview, point } = buildOverview(this.state(Date.now(), this.d.links()));
       this.latest = overview;
       this.history.append(point);
       for (const fn of this.listeners) {
@@ -148,6 +121,35 @@ export class Collector {
       }
     } finally {
       this.sampling = false;
+    }
+  }
+
+  private state(now: number, links: readonly LinkState[]): ClusterState {
+    const { id, sampleMs, historyMs, beatStaleMs } = this.d.cfg;
+    return {
+      now,
+      monitorId: id,
+      sampleMs,
+      historyMs,
+      beatStaleMs,
+      registry: this.registry,
+      registryError: this.registryError,
+      beats: this.beats,
+      links,
+      rates: new Map([...this.trackers].map(([k, t]) => [k, t.rates])),
+    };
+  }
+
+  private async readRegistry(): Promise<void> {
+    this.readingSince = Date.now();
+    try {
+      this.registry = await readRegistry(this.d.redis, this.d.keys);
+      this.registryError = null;
+    } catch (err) {
+      // Keep the last known registry: statuses go stale, and the dashboard says so.
+      const msg = (err as Error).message;
+      if (this.registryError !== msg) this.d.log.warn({ err: msg }, "cannot read the registry");
+      this.registryError = msg;
     }
   }
 

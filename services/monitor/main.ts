@@ -9,6 +9,7 @@ import { LinkSet } from "../../shared/net/link-set.js";
 import { listenAdminPort } from "../../shared/net/admin-port.js";
 import { monitorSchema } from "./config.js";
 import { Collector } from "./collector.js";
+import { MonitorMetrics } from "./metrics.js";
 import { startHttp } from "./http.js";
 
 void runService(
@@ -21,8 +22,15 @@ void runService(
     async start(cfg, log) {
       const keys = redisKeys(cfg.redis.keyPrefix);
       const redis = createRedis(cfg.redis, log, "monitor");
-      const collector = new Collector(redis, keys, cfg.sampleMs, log);
       const limits = { maxLineBytes: cfg.maxLineBytes, maxFrameBytes: cfg.maxLineBytes };
+      // The collector reads the links at every sample; it starts sampling only once they exist.
+      const collector = new Collector({
+        cfg,
+        redis,
+        keys,
+        log,
+        links: () => links.all().map((l) => ({ addr: l.addr, up: l.isUp, connects: l.connects })),
+      });
       const links = new LinkSet({
         redis,
         keys,
@@ -40,32 +48,39 @@ void runService(
             reconnectMinMs: cfg.reconnectMinMs,
             reconnectMaxMs: cfg.reconnectMaxMs,
             onCommand: (l, cmd) => collector.onCommand(l, cmd),
+            // A link drop is the first sign of a dead msg_server: sample now rather than at the next tick.
+            onDown: () => void collector.sample(),
           }),
       });
       links.start();
+      const metrics = new MonitorMetrics();
+      const http = await startHttp({ cfg, collector, metrics, log });
       collector.start();
-      const http = await startHttp(cfg, collector);
-      const stats = () => ({ links: links.all().length, linksUp: links.all().filter((l) => l.isUp).length, beats: collector.beats.size });
+      const stats = () => ({
+        links: links.all().length,
+        linksUp: links.all().filter((l) => l.isUp).length,
+        processes: collector.overview.totals.processes,
+        processesUp: collector.overview.totals.processesUp,
+      });
       const admin = await listenAdminPort({ listen: cfg.listen, role: "monitor", maxLineBytes: cfg.maxLineBytes, log, stats });
       const heartbeat = new RegistryPublisher(
         redis,
         keys,
-        { role: "monitor", id: cfg.id, addr: `${cfg.http.host}:${cfg.http.port}`, pid: process.pid, version: VERSION, startedAt: Date.now() },
+        { role: "monitor", id: cfg.id, addr: `${cfg.http.host}:${http.port}`, pid: process.pid, version: VERSION, startedAt: Date.now() },
         cfg.heartbeatMs,
         cfg.registryTtlMs,
         stats,
         log,
       );
       heartbeat.start();
-      log.info({ listen: cfg.listen, http: `http://${cfg.http.host}:${cfg.http.port}` }, "monitor started");
+      log.info({ listen: cfg.listen, http: `http://${cfg.http.host}:${http.port}/` }, "monitor started");
       return {
         async close() {
           await heartbeat.stop();
-          links.stop();
           collector.stop();
+          links.stop();
           await admin.close();
-          await new Promise<void>((r) => http.close(() => r()));
-          http.closeAllConnections?.();
+          await http.close();
           redis.disconnect();
         },
       };

@@ -29,6 +29,7 @@ export async function openInbox(srv: MsgServer, session: Session): Promise<void>
   const stream = new OrderedStream<StoredMessage>(start, {
     push: (_pos, msg) => {
       srv.stats.msgsOut++;
+      session.unacked++;
       return session.conn.send(p2pPush(session, msg));
     },
     pull: async (after, limit) => {

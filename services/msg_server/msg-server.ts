@@ -240,12 +240,15 @@ export class MsgServer {
   gauges(): Record<string, number> {
     let backlog = 0;
     for (const c of this.conns) backlog += c.outboundBytes;
+    let unacked = 0;
+    for (const s of this.sessions.values()) unacked += s.unacked;
     return {
       connections: this.conns.size,
       sessions: this.sessions.size,
       SessionNum: this.sessions.size,
       topics: this.topics.count,
       outboundBytes: backlog,
+      unackedDeliveries: unacked,
       routerLinks: this.channels.subscriberCount(Channel.SEND),
     };
   }

@@ -18,6 +18,8 @@ export function createRedis(cfg: RedisConfig, log: Logger, name: string): Redis 
     enableOfflineQueue: true,
     // Commands issued while disconnected fail after one retry cycle rather than waiting for ever.
     maxRetriesPerRequest: 1,
+    // A hung (not down) Redis must not stall heartbeats, discovery or the monitor for ever.
+    commandTimeout: 2000,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
   });
   let wasReady = false;

@@ -155,7 +155,14 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
   const monitor = o.monitor
     ? new ServiceProc(
         "monitor",
-        writeConf("monitor", { ...common, ...links, listen: `127.0.0.1:${monitorPort}`, http: { host: "127.0.0.1", port: httpPort }, sampleMs: 500, ...o.conf?.monitor }),
+        writeConf("monitor", {
+          ...common,
+          ...links,
+          listen: `127.0.0.1:${monitorPort}`,
+          sampleMs: 500,
+          ...o.conf?.monitor,
+          http: { host: "127.0.0.1", port: httpPort, ...(o.conf?.monitor?.http as object | undefined) },
+        }),
         monitorPort,
         dir,
       )

@@ -48,6 +48,7 @@ export const p2pAck: Handler = {
     const removed = await srv.store.ackInbox(s.clientId, uuid);
     if (!removed) throw new CommandError(ErrorCode.IM_ERR_UNKNOWN_MESSAGE, `no unacknowledged message ${uuid} in your inbox`);
     srv.stats.acks++;
+    if (s.unacked > 0) s.unacked--;
     return okReply(Cmd.P2P_ACK, uuid);
   },
 };
