@@ -167,7 +167,7 @@ export class Connection<S = unknown> {
       items = this.decoder.push(chunk);
     } catch (err) {
       const e = err instanceof ImError ? err : new ProtocolError(ErrorCode.IM_ERR_BAD_FRAME, String(err));
-      this.log.info({ code: e.code, msg: e.message }, "protocol error; closing");
+      this.log.info({ code: e.code, detail: e.message }, "protocol error; closing");
       this.close(e);
       return;
     }
@@ -206,7 +206,7 @@ export class Connection<S = unknown> {
   private emitReply(v: Reply): void {
     if (!v) return;
     if (this.codec === "packet" && (v.name === Cmd.OK || v.name === Cmd.ERR)) {
-      if (v.name === Cmd.ERR) this.log.info({ code: v.args[0], msg: v.args[1] }, "error (not sent: packet codec)");
+      if (v.name === Cmd.ERR) this.log.info({ code: v.args[0], detail: v.args[1] }, "error (not sent: packet codec)");
       return;
     }
     this.send(v);

@@ -111,7 +111,7 @@ export class Link {
       return;
     }
     if (cmd.name === Cmd.ERR) {
-      this.log.warn({ code: cmd.args[0], msg: cmd.args[1] }, "msg_server refused a link command");
+      this.log.warn({ code: cmd.args[0], detail: cmd.args[1] }, "msg_server refused a link command");
       if (!this.up) this.conn?.close();
       return;
     }
