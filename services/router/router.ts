@@ -4,6 +4,9 @@ import { Link } from "../../shared/net/link.js";
 import type { LinkSet } from "../../shared/net/link-set.js";
 import type { LocationCache } from "./locations.js";
 
+/** Messages held behind one source link's Redis lookup before new ones are shed. */
+const MAX_LOOKUP_QUEUE = 10_000;
+
 /**
  * The router: forwards p2p messages between msg_servers (SEND_MESSAGE_P2P on /sysctrl/send in,
  * ROUTE_MESSAGE_P2P out, as v1 intended but never did, reference §6.5) and topic messages to the
@@ -21,6 +24,8 @@ export class Router {
     p2pOffline: 0,
     p2pLinkDown: 0,
     nacks: 0,
+    /** Forwards skipped because a source's lookup queue was full; the recipient's msg_server reads them from the store. */
+    p2pShed: 0,
     resyncs: 0,
     topicIn: 0,
     topicForwarded: 0,
@@ -85,7 +90,9 @@ export class Router {
   private routeP2P(source: string, cmd: Command): void {
     const queue = this.queues.get(source);
     if (queue) {
-      queue.push(cmd);
+      // Bounded: a slow Redis must not grow our memory. Shedding loses nothing (see class comment).
+      if (queue.length < MAX_LOOKUP_QUEUE) queue.push(cmd);
+      else this.counters.p2pShed++;
       return;
     }
     const to = cmd.args[0] ?? "";
