@@ -21,11 +21,12 @@ export function p2pPush(session: Session, msg: StoredMessage): Command {
 /** Create the session's inbox stream and start catching up from the store. */
 export async function openInbox(srv: MsgServer, session: Session): Promise<void> {
   const { store, cfg } = srv;
-  // Everything still in the inbox is redelivered (at least once); start from before the oldest entry.
+  // Everything still in the inbox is redelivered (at least once): start before the oldest entry.
+  // The head is read first: positions up to it that the catch-up does not find were acknowledged.
+  const head = (await store.inboxHeads([session.clientId])).get(session.clientId) ?? 0;
   const first = await store.inboxRange(session.clientId, 0, 1);
   if (session.ended) return;
-  const start = first.length > 0 ? first[0]!.ipos - 1 : (await store.inboxHeads([session.clientId])).get(session.clientId) ?? 0;
-  if (session.ended) return;
+  const start = first.length > 0 ? first[0]!.ipos - 1 : head;
   const stream = new OrderedStream<StoredMessage>(start, {
     push: (_pos, msg) => {
       srv.stats.msgsOut++;
@@ -39,12 +40,13 @@ export async function openInbox(srv: MsgServer, session: Session): Promise<void>
     },
     writable: () => srv.writable(session.conn),
     batch: cfg.syncBatch,
+    skipHoles: store.atomicAppends,
     maxStash: cfg.syncBatch * 4,
     holeGraceMs: 2000,
     onError: (err) => srv.log.warn({ err, clientId: session.clientId }, "inbox pull failed; the sweep will retry"),
   });
   session.inbox = stream;
-  stream.open();
+  stream.open(head);
 }
 
 /** After the store committed a p2p message: hand it to the recipient here, or to the router. */

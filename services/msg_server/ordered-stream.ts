@@ -21,6 +21,12 @@ export interface OrderedStreamOptions<T> {
   /** Wait until the connection can take more (outbound buffer below its low-water mark). */
   writable(): Promise<void>;
   batch: number;
+  /**
+   * Whether a pull may step over missing positions at once. True for stores with atomic appends
+   * (a missing position is an acknowledged, deleted entry). False otherwise: a pull stops at a
+   * hole, which is skipped only after holeGraceMs, since its entry may still be being written.
+   */
+  skipHoles: boolean;
   /** Live entries held while a pull is running; beyond it they are dropped and re-read from the store. */
   maxStash: number;
   holeGraceMs: number;
@@ -45,6 +51,7 @@ export class OrderedStream<T> {
    */
   private settledHead = 0;
   private pullingFor = 0;
+  private caughtUp = false;
 
   constructor(
     start: number,
@@ -57,11 +64,17 @@ export class OrderedStream<T> {
     return this.pulling;
   }
 
-  /** Start delivering: catch up from the store, then accept live entries. */
-  open(): void {
+  /**
+   * Start delivering: catch up from the store, then accept live entries. `floor`, when given, is
+   * a head read before the catch-up: positions up to it that the catch-up did not find were
+   * acknowledged earlier, so live delivery continues after it without waiting on them.
+   */
+  open(floor = 0): void {
     this.ready = true;
+    this.floor = floor;
     this.pull();
   }
+  private floor = 0;
 
   close(): void {
     this.closed = true;
@@ -114,15 +127,30 @@ export class OrderedStream<T> {
   }
 
   private async runPull(): Promise<void> {
+    // The first catch-up after login steps over holes whatever the store: there they are
+    // acknowledged entries, and waiting on each would delay the backlog by holeGraceMs.
+    const initial = this.floor > 0 || !this.caughtUp;
     for (;;) {
       this.pullAgain = false;
       const entries = await this.o.pull(this.last, this.o.batch);
       if (this.closed) return;
-      for (const e of entries) {
+      for (const [i, e] of entries.entries()) {
         if (e.pos <= this.last) continue;
+        if (e.pos > this.last + 1 && !this.o.skipHoles && !initial) {
+          // Keep the rest for afterPull, which waits for the hole or skips it after the grace.
+          for (const rest of entries.slice(i)) if (this.stash.size < this.o.maxStash) this.stash.set(rest.pos, rest.item);
+          return;
+        }
         if (!this.deliver(e.pos, e.item)) return;
       }
-      if (entries.length < this.o.batch && !this.pullAgain) return;
+      if (entries.length < this.o.batch && !this.pullAgain) {
+        if (initial) {
+          this.caughtUp = true;
+          if (this.floor > this.last) this.last = this.floor;
+          this.floor = 0;
+        }
+        return;
+      }
       await this.o.writable();
       if (this.closed) return;
     }

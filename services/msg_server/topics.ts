@@ -75,6 +75,7 @@ export class LocalTopics {
       },
       writable: () => srv.writable(session.conn),
       batch: srv.cfg.syncBatch,
+      skipHoles: srv.store.atomicAppends,
       maxStash: srv.cfg.syncBatch * 4,
       holeGraceMs: 2000,
       onError: (err) => srv.log.warn({ err, topic: name }, "topic pull failed; the sweep will retry"),

@@ -110,6 +110,7 @@ function lmdbStore(dbs: LmdbDbs, limits: StoreLimits): Store {
 
   return {
     kind: "lmdb",
+    atomicAppends: true,
     ...lmdbTopicOps(dbs),
 
     async appendP2P(m: NewP2PMessage): Promise<AppendP2PResult> {

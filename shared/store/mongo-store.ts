@@ -131,6 +131,7 @@ function mongoStore(conn: Connection, models: MongoModels, limits: StoreLimits, 
   let closed: Promise<void> | undefined;
   return {
     kind: "mongo",
+    atomicAppends: false,
     appendP2P: guard("appendP2P", m.appendP2P, mapError),
     inboxRange: guard("inboxRange", m.inboxRange, mapError),
     inboxHeads: guard("inboxHeads", m.inboxHeads, mapError),

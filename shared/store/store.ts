@@ -95,6 +95,13 @@ export interface StoreLimits {
 
 export interface Store {
   readonly kind: "lmdb" | "mongo";
+  /**
+   * True when a position (seq, ipos) becomes visible in the same commit that allocates it, so a
+   * read that misses a position below the head means it will never appear (it was acknowledged
+   * and deleted). False when allocation and insert are separate writes (MongoDB without
+   * transactions): a missing position may still be in flight for a moment.
+   */
+  readonly atomicAppends: boolean;
 
   // ---- p2p -------------------------------------------------------------------------------
   /**

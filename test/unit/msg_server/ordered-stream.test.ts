@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { OrderedStream, type StreamEntry } from "../../../services/msg_server/ordered-stream.js";
 
 /** A fake store (an array of committed entries) and a fake connection (the pushed positions). */
-function harness(opts: { committed?: number[]; start?: number; batch?: number; maxStash?: number; holeGraceMs?: number } = {}) {
+function harness(opts: { committed?: number[]; start?: number; batch?: number; maxStash?: number; holeGraceMs?: number; skipHoles?: boolean } = {}) {
   const committed = new Set(opts.committed ?? []);
   const pushed: number[] = [];
   let pulls = 0;
@@ -20,6 +20,7 @@ function harness(opts: { committed?: number[]; start?: number; batch?: number; m
     },
     writable: async () => undefined,
     batch: opts.batch ?? 100,
+    skipHoles: opts.skipHoles ?? true,
     maxStash: opts.maxStash ?? 100,
     holeGraceMs: opts.holeGraceMs ?? 50,
     onError: (err) => assert.fail(String(err)),
@@ -132,4 +133,41 @@ test("stops when the connection is gone", async () => {
   assert.deepEqual(h.pushed, [1]);
   h.stream.offer(4, "m4");
   assert.deepEqual(h.pushed, [1]);
+});
+
+test("the catch-up floor: positions up to the head read at login were acknowledged", async () => {
+  const h = harness({ committed: [3, 5], start: 2 });
+  h.stream.open(7); // 4, 6 and 7 were acknowledged on an earlier connection
+  await h.settle();
+  assert.deepEqual(h.pushed, [3, 5]);
+  assert.equal(h.stream.last, 7);
+  h.committed.add(8);
+  const pulls = h.pulls();
+  h.stream.offer(8, "m8");
+  assert.deepEqual(h.pushed, [3, 5, 8], "the next live entry goes straight out");
+  assert.equal(h.pulls(), pulls, "without a store read");
+});
+
+test("non-atomic store: a live-phase pull waits at a hole instead of stepping over it", async () => {
+  const h = harness({ skipHoles: false, holeGraceMs: 300 });
+  h.stream.open();
+  await h.settle();
+  h.committed.add(2); // 1 is still being written by another process
+  h.stream.offer(2, "m2");
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(h.pushed, [], "2 is held back");
+  h.committed.add(1);
+  h.stream.offer(1, "m1");
+  await h.settle();
+  assert.deepEqual(h.pushed, [1, 2], "in order once 1 arrives");
+});
+
+test("non-atomic store: a hole that never fills is skipped after the grace period", async () => {
+  const h = harness({ skipHoles: false, holeGraceMs: 100 });
+  h.stream.open();
+  await h.settle();
+  h.committed.add(2);
+  h.stream.offer(2, "m2");
+  await new Promise((r) => setTimeout(r, 400));
+  assert.deepEqual(h.pushed, [2]);
 });
