@@ -13,7 +13,7 @@ const V1_HINTS: Record<string, string> = {
   msgserverlist: "msgServerList",
   msgservernum: "nothing (all live msg_servers are used)",
   scandeadsessiontimeout: "idleTimeoutMs",
-  expire: "sessionTtlMs",
+  expire: "nothing (v1's Expire had no effect)",
   monitorbeattime: "monitorBeatMs",
   sessionmanagerserverlist: "nothing (unused in v1 too)",
   redis: 'redis { "host", "port", "db", "password", "keyPrefix" }',

@@ -144,6 +144,24 @@ test("topics span the cluster", { timeout: 180_000 }, async (t) => {
     r3.close();
   });
 
+  await t.test("a member joining right after its login gets no earlier history as backlog", async () => {
+    const w = await cl.client("historian", { via: s0.addr });
+    await w.request({ name: "CREATE_TOPIC", args: ["old-news"] });
+    for (let i = 0; i < 20; i++) await w.sendTopic("old-news", `old ${i}`);
+    for (let i = 0; i < 10; i++) {
+      // Login and join back to back, so the join races the login's topic sync.
+      const got: TopicMessage[] = [];
+      const c = await cl.client(`newcomer${i}`, { via: cl.msgServers[i % 3]!.addr, setup: (x) => x.on("topic", (m: TopicMessage) => got.push(m)) });
+      const joined = c.request({ name: "JOIN_TOPIC", args: ["old-news", `newcomer${i}`] });
+      await joined;
+      await w.sendTopic("old-news", `new ${i}`);
+      await waitFor("the new message", () => got.some((m) => m.body === `new ${i}`));
+      assert.deepEqual(got.filter((m) => m.body.startsWith("old")), [], `newcomer${i} got no backlog`);
+      c.close();
+    }
+    w.close();
+  });
+
   await t.test("membership survives a msg_server restart", async () => {
     const m = await cl.client("durable", { via: s2.addr });
     await m.request({ name: "CREATE_TOPIC", args: ["durable"] });

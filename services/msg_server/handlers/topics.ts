@@ -43,12 +43,16 @@ export const joinTopic: Handler = {
     }
     return inOrder(s, async () => {
       if (!(await srv.store.getTopic(name))) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
-      if (await srv.store.addMember(name, s.clientId)) {
-        // A new member starts at the present: earlier messages are history, not a backlog.
+      if (!(await srv.store.isMember(name, s.clientId))) {
+        // A new member starts at the present: earlier messages are history, not a backlog. The
+        // cursor is written before the membership, so the login sync (which may run at the same
+        // time and reads membership first) never finds the member without its starting point.
         const head = (await srv.store.topicHeads([name])).get(name) ?? 0;
         await srv.store.setCursors([{ clientId: s.clientId, topic: name, seq: head }]);
-        srv.topics.attach(s, name, head);
-        publishTopicEvents(srv, name, s.clientId, "join");
+        if (await srv.store.addMember(name, s.clientId)) {
+          srv.topics.attach(s, name, head);
+          publishTopicEvents(srv, name, s.clientId, "join");
+        }
       }
       return { name: Cmd.LOCATE_TOPIC_MSG_ADDR, args: [srv.serverId, name] };
     });
