@@ -198,12 +198,18 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
     },
   };
   t?.after(() => cluster.stop());
-  // Start-up order does not matter (a requirement); start everything at once.
-  await Promise.all(all.map((s) => s.start()));
-  if (gateway) {
-    await waitFor("gateway sees every msg_server", async () => (await statsOf(gateway)).liveMsgServers === n, 15_000);
+  try {
+    // Start-up order does not matter (a requirement); start everything at once.
+    await Promise.all(all.map((s) => s.start()));
+    if (gateway) {
+      await waitFor("gateway sees every msg_server", async () => (await statsOf(gateway)).liveMsgServers === n, 15_000);
+    }
+    await cluster.routerReady();
+  } catch (err) {
+    // Without a test context nobody else would stop what already started.
+    if (!t) await cluster.stop();
+    throw err;
   }
-  await cluster.routerReady();
   return cluster;
 }
 
