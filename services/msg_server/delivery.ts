@@ -28,9 +28,9 @@ export async function openInbox(srv: MsgServer, session: Session): Promise<void>
   if (session.ended) return;
   const start = first.length > 0 ? first[0]!.ipos - 1 : head;
   const stream = new OrderedStream<StoredMessage>(start, {
-    push: (_pos, msg) => {
+    push: (pos, msg) => {
       srv.stats.msgsOut++;
-      session.unacked++;
+      session.unacked.set(msg.uuid, pos);
       return session.conn.send(p2pPush(session, msg));
     },
     pull: async (after, limit) => {

@@ -241,7 +241,7 @@ export class MsgServer {
     let backlog = 0;
     for (const c of this.conns) backlog += c.outboundBytes;
     let unacked = 0;
-    for (const s of this.sessions.values()) unacked += s.unacked;
+    for (const s of this.sessions.values()) unacked += s.unacked.size;
     return {
       connections: this.conns.size,
       sessions: this.sessions.size,

@@ -29,8 +29,11 @@ export class Session {
   readonly dirtyCursors = new Map<string, number>();
   /** Serialises this client's sends so replies and deliveries keep the order it sent them in. */
   sendChain: Promise<unknown> = Promise.resolve();
-  /** p2p messages pushed on this connection and not yet acknowledged (the msg_server's inbox backlog gauge). */
-  unacked = 0;
+  /**
+   * p2p messages pushed on this connection and not yet acknowledged: uuid -> inbox position, so
+   * P2P_ACK can name the position to the store. Bounded by the store's inboxMaxPending.
+   */
+  readonly unacked = new Map<string, number>();
   /** Set when the session ends, so late async work (a sync in flight) stops touching it. */
   ended = false;
 

@@ -91,18 +91,6 @@ function withFreshReads(store: Store, dbs: LmdbDbs): Store {
   return out as unknown as Store;
 }
 
-/**
- * An unacknowledged message with this uuid in the recipient's inbox. uuids come from randomUUID,
- * so this only matches a resend of the same message; without the check a resend would overwrite
- * the [recipient, uuid] ack index and leave the first inbox entry impossible to acknowledge.
- */
-function pendingWithUuid(dbs: LmdbDbs, recipient: string, uuid: string): { msg: StoredMessage; ipos: number } | undefined {
-  const ipos = dbs.inboxIds.get([recipient, uuid]);
-  const loc = ipos === undefined ? undefined : dbs.inbox.get([recipient, ipos]);
-  const msg = loc && dbs.msgs.get(loc);
-  return msg && ipos !== undefined ? { msg, ipos } : undefined;
-}
-
 /** The p2p, history and client methods; topics live in lmdb-topics.ts. */
 function lmdbStore(dbs: LmdbDbs, limits: StoreLimits): Store {
   const { env } = dbs;
@@ -120,7 +108,7 @@ function lmdbStore(dbs: LmdbDbs, limits: StoreLimits): Store {
       if (m.cmid !== undefined) assertKeyFits(m.from, m.cmid);
       const res = await env.transaction((): AppendP2PResult | typeof INBOX_FULL => {
         // Dedup first: a retry of a message already stored must succeed even when the inbox is full.
-        const found = findOriginal(dbs, m.from, m.cmid) ?? pendingWithUuid(dbs, m.to, m.uuid);
+        const found = findOriginal(dbs, m.from, m.cmid);
         if (found) return { msg: found.msg, ipos: found.ipos, duplicate: true };
         const [head, pending] = dbs.inboxMeta.get(m.to) ?? [0, 0];
         if (pending >= max) return INBOX_FULL;
@@ -138,8 +126,7 @@ function lmdbStore(dbs: LmdbDbs, limits: StoreLimits): Store {
         };
         if (m.cmid !== undefined) msg.cmid = m.cmid;
         dbs.inboxMeta.putSync(m.to, [ipos, pending + 1]);
-        dbs.inbox.putSync([m.to, ipos], [conv, msg.seq]);
-        dbs.inboxIds.putSync([m.to, m.uuid], ipos);
+        dbs.inbox.putSync([m.to, ipos], [conv, msg.seq, m.uuid]);
         putMessage(dbs, msg, [conv, msg.seq, m.to, ipos]);
         return { msg, ipos, duplicate: false };
       });
@@ -155,7 +142,7 @@ function lmdbStore(dbs: LmdbDbs, limits: StoreLimits): Store {
       if (n === 0) return out;
       const start = Math.max(0, Math.floor(afterIpos)) + 1;
       for (const { key, value } of dbs.inbox.getRange({ start: [recipient, start], end: [recipient, MAX_POS], limit: n })) {
-        const msg = dbs.msgs.get(value);
+        const msg = dbs.msgs.get([value[0], value[1]]);
         // Entry and message are written in one transaction, so a missing message means corruption;
         // skipping it keeps the rest of the inbox deliverable.
         if (msg) out.push({ recipient, ipos: key[1], msg });
@@ -173,12 +160,21 @@ function lmdbStore(dbs: LmdbDbs, limits: StoreLimits): Store {
       return dbs.inboxMeta.get(recipient)?.[1] ?? 0;
     },
 
-    async ackInbox(recipient: string, uuid: string): Promise<boolean> {
+    async ackInbox(recipient: string, uuid: string, iposHint?: number): Promise<boolean> {
       return env.transaction(() => {
-        const ipos = dbs.inboxIds.get([recipient, uuid]);
+        let ipos: number | undefined;
+        if (iposHint !== undefined && dbs.inbox.get([recipient, iposHint])?.[2] === uuid) ipos = iposHint;
+        else {
+          // No (or a wrong) position: find the uuid among this recipient's unacknowledged entries.
+          for (const { key, value } of dbs.inbox.getRange({ start: [recipient, 0], end: [recipient, MAX_POS] })) {
+            if (value[2] === uuid) {
+              ipos = key[1];
+              break;
+            }
+          }
+        }
         // Only a real removal lowers the pending count, so a repeated ack cannot drive it below truth.
         if (ipos === undefined) return false;
-        dbs.inboxIds.removeSync([recipient, uuid]);
         dbs.inbox.removeSync([recipient, ipos]);
         const [head, pending] = dbs.inboxMeta.get(recipient) ?? [ipos, 1];
         dbs.inboxMeta.putSync(recipient, [head, Math.max(0, pending - 1)]);

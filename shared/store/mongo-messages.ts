@@ -187,8 +187,10 @@ export function mongoMessageOps({ Message, Counter, TopicInfo }: MongoModels, li
       return doc?.pending ?? 0;
     },
 
-    async ackInbox(recipient, uuid) {
-      const res = await Message.updateOne({ uuid, inboxOf: recipient }, { $unset: { inboxOf: 1 } });
+    async ackInbox(recipient, uuid, ipos) {
+      // With the position the unique (inboxOf, ipos) index finds the document; uuid still has to match.
+      const filter = ipos === undefined ? { uuid, inboxOf: recipient } : { inboxOf: recipient, ipos, uuid };
+      const res = await Message.updateOne(filter, { $unset: { inboxOf: 1 } });
       // Only the call that actually removed the entry gives back its pending slot.
       if (res.modifiedCount !== 1) return false;
       await releaseInbox(recipient);

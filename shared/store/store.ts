@@ -10,6 +10,9 @@
  * - Writes are idempotent where a retry is possible: (from, cmid) deduplicates sends,
  *   addMember/removeMember/ackInbox may be repeated, setCursors only moves a cursor forward.
  * - Methods never return internal objects that a caller could mutate to change stored state.
+ * - Within one process, appends to one conversation (or topic) resolve in call order with seqs
+ *   in call order: the msg_server starts a sender's sends as they arrive and relies on this to
+ *   keep them in order without waiting for each commit.
  */
 
 /** A message as stored and as delivered. */
@@ -117,8 +120,12 @@ export interface Store {
   inboxHeads(recipients: readonly string[]): Promise<Map<string, number>>;
   /** Number of unacknowledged entries in the recipient's inbox. */
   inboxPending(recipient: string): Promise<number>;
-  /** Remove the entry with this uuid from the recipient's inbox. False if it was not there. */
-  ackInbox(recipient: string, uuid: string): Promise<boolean>;
+  /**
+   * Remove the entry with this uuid from the recipient's inbox. False if it was not there.
+   * `ipos`, when the caller knows it (the msg_server remembers what it pushed), finds the entry
+   * directly; without it the adapter looks the uuid up (LMDB: a scan of that one inbox).
+   */
+  ackInbox(recipient: string, uuid: string, ipos?: number): Promise<boolean>;
 
   // ---- topics ----------------------------------------------------------------------------
   /** Create a topic with the creator as its first member. Throws IM_ERR_TOPIC_EXISTS if the name is taken. */

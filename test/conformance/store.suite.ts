@@ -146,19 +146,18 @@ function registerP2PTests(factory: StoreFactory): void {
       assert.equal((await s.inboxRange("bob", 0, 10)).length, 5);
     }));
 
-  test("resending an unacknowledged uuid returns it as a duplicate", () =>
+  test("ackInbox with the inbox position, a wrong position, and without one", () =>
     withStore(factory, async (s) => {
-      // Not required by the contract (dedup is by cmid), but both adapters do it, and without it
-      // a resend could make the first inbox entry impossible to acknowledge.
-      const m = p2p("alice", "bob");
-      const first = await s.appendP2P(m);
-      const again = await s.appendP2P({ ...m });
-      assert.equal(again.duplicate, true);
-      assert.deepEqual(again.msg, first.msg);
-      assert.equal(again.ipos, first.ipos);
-      assert.equal(await s.inboxPending("bob"), 1);
-      assert.equal(await s.ackInbox("bob", m.uuid), true);
+      const a = await s.appendP2P(p2p("alice", "bob", "a"));
+      const b = await s.appendP2P(p2p("alice", "bob", "b"));
+      const c = await s.appendP2P(p2p("alice", "bob", "c"));
+      assert.equal(await s.ackInbox("bob", b.msg.uuid, b.ipos), true, "by position");
+      assert.equal(await s.ackInbox("bob", b.msg.uuid, b.ipos), false, "already acknowledged");
+      assert.equal(await s.ackInbox("bob", a.msg.uuid, c.ipos), true, "a wrong position falls back to the uuid");
+      assert.equal(await s.ackInbox("bob", c.msg.uuid, a.ipos), true, "position of an acknowledged entry, uuid still found");
+      assert.equal(await s.ackInbox("bob", randomUUID(), c.ipos), false, "a position never acknowledges another uuid");
       assert.equal(await s.inboxPending("bob"), 0);
+      assert.deepEqual(await s.inboxRange("bob", 0, 10), []);
     }));
 
   test("history: p2p conversation in seq order with afterSeq and limit", () =>

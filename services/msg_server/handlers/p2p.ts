@@ -4,7 +4,7 @@ import { CommandError, ErrorCode } from "../../../shared/errors.js";
 import { okReply } from "../../../shared/net/connection.js";
 import { checkClientId } from "../../../shared/validate.js";
 import { deliverP2P } from "../delivery.js";
-import { checkBody, checkCmid, inOrder, needArgs, sessionOf, type Handler } from "./types.js";
+import { checkBody, checkCmid, needArgs, sessionOf, type Handler } from "./types.js";
 
 /**
  * SEND_MESSAGE_P2P <to> <msg> [from] [cmid]. v1's order, plus an optional client message id.
@@ -24,11 +24,9 @@ export const sendP2P: Handler = {
     }
     const cmid = checkCmid(cmd.args[3]);
     srv.stats.msgsIn++;
-    // Start the write now (the store keeps call order), but deliver and answer in send order.
-    const appended = srv.store.appendP2P({ uuid: randomUUID(), from: s.clientId, to, body, ts: Date.now(), cmid });
-    appended.catch(() => undefined); // handled through the chain below; this only silences the early-rejection warning
-    return inOrder(s, async () => {
-      const r = await appended;
+    // No wait for earlier commands: the store resolves one conversation's appends in call order
+    // (store.ts), so deliveries keep the sender's order, and the connection orders the replies.
+    return srv.store.appendP2P({ uuid: randomUUID(), from: s.clientId, to, body, ts: Date.now(), cmid }).then((r) => {
       if (!r.duplicate) deliverP2P(srv, r.msg, r.ipos);
       return okReply(Cmd.SEND_MESSAGE_P2P, r.msg.uuid, String(r.msg.seq));
     });
@@ -45,10 +43,11 @@ export const p2pAck: Handler = {
       throw new CommandError(ErrorCode.IM_ERR_FROM_MISMATCH, `P2P_ACK names ${cmd.args[0]} but this session is ${s.clientId}`);
     }
     const uuid = cmd.args[1]!;
-    const removed = await srv.store.ackInbox(s.clientId, uuid);
+    const ipos = s.unacked.get(uuid);
+    s.unacked.delete(uuid);
+    const removed = await srv.store.ackInbox(s.clientId, uuid, ipos);
     if (!removed) throw new CommandError(ErrorCode.IM_ERR_UNKNOWN_MESSAGE, `no unacknowledged message ${uuid} in your inbox`);
     srv.stats.acks++;
-    if (s.unacked > 0) s.unacked--;
     return okReply(Cmd.P2P_ACK, uuid);
   },
 };
