@@ -13,6 +13,7 @@ import { createWriteStream, mkdirSync, readFileSync, readdirSync } from "node:fs
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { Command } from "commander";
+import { SERVICE_NODE_FLAGS } from "../shared/runtime-flags.js";
 
 const ROOT = resolve(__dirname, "../..");
 
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
 
   let shuttingDown = false;
   const launch = (s: Service) => {
-    const args = [join(ROOT, "dist/services", s.name, "main.js"), `-conf_file=${s.conf}`];
+    const args = [...SERVICE_NODE_FLAGS, join(ROOT, "dist/services", s.name, "main.js"), `-conf_file=${s.conf}`];
     const p = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     if (o.logs) {
       p.stdout!.pipe(process.stdout, { end: false });

@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import type { TestContext } from "node:test";
 import { FishChatClient, requestMsgServer, type ClientOptions } from "../../shared/client/client.js";
 import { Cmd } from "../../shared/protocol/commands.js";
+import { SERVICE_NODE_FLAGS } from "../../shared/runtime-flags.js";
 import { freePorts, waitFor } from "./ports.js";
 import { startRedis, type TestRedis } from "./redis.js";
 
@@ -40,7 +41,7 @@ export class ServiceProc {
     const log = createWriteStream(this.logFile, { flags: "a" });
     // FISHCHAT_NODE_ARGS passes flags such as --cpu-prof to every service (not allowed in NODE_OPTIONS).
     const nodeArgs = (process.env.FISHCHAT_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    const p = spawn(process.execPath, [...nodeArgs, join(DIST, "services", this.name, "main.js"), `-conf_file=${this.confFile}`], {
+    const p = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...nodeArgs, join(DIST, "services", this.name, "main.js"), `-conf_file=${this.confFile}`], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, FISHCHAT_LOG_LEVEL: process.env.FISHCHAT_TEST_LOG_LEVEL ?? "info" },
     });
