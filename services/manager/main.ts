@@ -21,7 +21,7 @@ void runService(
       const keys = redisKeys(cfg.redis.keyPrefix);
       const redis = createRedis(cfg.redis, log, "manager");
       const store = await openStore(
-        { mongoUri: cfg.store.mongoUri || process.env.FISHCHAT_MONGO_URI, mongoDb: cfg.store.mongoDb, dataDir: cfg.store.dataDir, inboxMaxPending: cfg.store.inboxMaxPending },
+        { mongoUri: cfg.store.mongoUri || process.env.FISHCHAT_MONGO_URI, mongoDb: cfg.store.mongoDb, dataDir: cfg.store.dataDir, inboxMaxPending: cfg.store.inboxMaxPending, durability: cfg.store.durability },
         log,
       );
       const manager = new Manager(cfg, log, redis, store);

@@ -21,7 +21,7 @@ void runService(
       const redis = createRedis(cfg.redis, log, `msg_server:${serverId}`);
       const sub = createRedis(cfg.redis, log, `msg_server:${serverId}:sub`);
       const store = await openStore(
-        { mongoUri: cfg.store.mongoUri || process.env.FISHCHAT_MONGO_URI, mongoDb: cfg.store.mongoDb, dataDir: cfg.store.dataDir, inboxMaxPending: cfg.store.inboxMaxPending },
+        { mongoUri: cfg.store.mongoUri || process.env.FISHCHAT_MONGO_URI, mongoDb: cfg.store.mongoDb, dataDir: cfg.store.dataDir, inboxMaxPending: cfg.store.inboxMaxPending, durability: cfg.store.durability },
         log,
       );
       const core = new MsgServer({ cfg, log, store, redis, keys, serverId });

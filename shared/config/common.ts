@@ -37,6 +37,12 @@ export const storeSchema = z
     dataDir: z.string().min(1).default("./data"),
     /** Unacknowledged p2p messages one recipient may hold before sends to it are refused. */
     inboxMaxPending: z.number().int().positive().default(10_000),
+    /**
+     * LMDB: when an acknowledged message counts as safe. "commit" (default): survives any process
+     * crash, flushed to disk right after. "flush": waits for the fsync, survives power loss. "os":
+     * no fsync, lowest latency, a power loss can lose or corrupt recent data. See docs/STORE.md.
+     */
+    durability: z.enum(["commit", "flush", "os"]).default("commit"),
   })
   .prefault({});
 export type StoreConfig = z.output<typeof storeSchema>;

@@ -16,7 +16,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { CommandError, ErrorCode, UnavailableError } from "../errors";
-import { MAX_POS, assertKeyFits, clampLimit, convRange, findOriginal, nextSeq, openDbs, putMessage, type LmdbDbs } from "./lmdb-layout";
+import { MAX_POS, assertKeyFits, type Durability, clampLimit, convRange, findOriginal, nextSeq, openDbs, putMessage, type LmdbDbs } from "./lmdb-layout";
 import { lmdbTopicOps } from "./lmdb-topics";
 import {
   p2pConversation,
@@ -32,6 +32,8 @@ import {
 export interface LmdbStoreOptions {
   /** Directory of the LMDB environment; created when missing. Every process must use the same one. */
   path: string;
+  /** When an acknowledged write counts as safe; see Durability in lmdb-layout.ts. Default "commit". */
+  durability?: Durability;
   limits: StoreLimits;
   log?: { warn(obj: object, msg: string): void };
 }
@@ -42,7 +44,7 @@ export async function openLmdbStore(opts: LmdbStoreOptions): Promise<Store> {
   let dbs: LmdbDbs;
   try {
     await mkdir(opts.path, { recursive: true });
-    dbs = openDbs(opts.path);
+    dbs = openDbs(opts.path, opts.durability);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new UnavailableError(ErrorCode.IM_ERR_UNAVAILABLE, `LMDB store at ${opts.path} cannot be opened: ${reason}`, {
@@ -53,7 +55,24 @@ export async function openLmdbStore(opts: LmdbStoreOptions): Promise<Store> {
   // old snapshot, so LMDB cannot reuse them and the file keeps growing until the slot is cleared.
   const stale = dbs.env.readerCheck();
   if (stale > 0) opts.log?.warn({ path: opts.path, stale }, "cleared stale LMDB reader slots left by dead processes");
-  return withFreshReads(lmdbStore(dbs, opts.limits), dbs);
+  const store = withFreshReads(lmdbStore(dbs, opts.limits), dbs);
+  return opts.durability === "flush" ? withFlushedWrites(store, dbs) : store;
+}
+
+/** Writes that precede an acknowledgement; with durability "flush" they resolve once on disk. */
+const ACKED_WRITES = ["appendP2P", "appendTopic", "createTopic", "addMember", "removeMember"] as const satisfies readonly (keyof Store)[];
+
+function withFlushedWrites(store: Store, dbs: LmdbDbs): Store {
+  const out = { ...store } as Record<string, unknown>;
+  for (const name of ACKED_WRITES) {
+    const fn = store[name] as (...a: unknown[]) => Promise<unknown>;
+    out[name] = async (...args: unknown[]) => {
+      const result = await fn(...args);
+      await dbs.env.flushed;
+      return result;
+    };
+  }
+  return out as unknown as Store;
 }
 
 /** Methods that only read; each starts from the newest committed snapshot (see withFreshReads). */

@@ -7,6 +7,7 @@ import path from "node:path";
 import { openLmdbStore } from "./lmdb-store";
 import { openMongoStore } from "./mongo-store";
 import type { Store } from "./store";
+import type { Durability } from "./lmdb-layout";
 
 export interface StoreConfig {
   mongoUri?: string;
@@ -15,6 +16,8 @@ export interface StoreConfig {
   /** The LMDB environment lives in `<dataDir>/store`; every process of one node must share it. */
   dataDir: string;
   inboxMaxPending: number;
+  /** LMDB only: when an acknowledged write counts as safe (lmdb-layout.ts). MongoDB always writes w: "majority". */
+  durability?: Durability;
 }
 
 export interface StoreLog {
@@ -27,5 +30,5 @@ export async function openStore(cfg: StoreConfig, log?: StoreLog): Promise<Store
   if (uri) {
     return openMongoStore({ uri, dbName: cfg.mongoDb, limits, log });
   }
-  return openLmdbStore({ path: path.join(cfg.dataDir, "store"), limits, log });
+  return openLmdbStore({ path: path.join(cfg.dataDir, "store"), limits, log, durability: cfg.durability });
 }

@@ -7,16 +7,17 @@ import path from "node:path";
 import { test } from "node:test";
 import { ErrorCode } from "../../shared/errors";
 import { openLmdbStore } from "../../shared/store/lmdb-store";
+import type { Durability } from "../../shared/store/lmdb-layout";
 import { p2pConversation, type Store, type StoreLimits } from "../../shared/store/store";
 import type { ChildReport } from "./lmdb-child";
 import { range1, sortedNums } from "./store-helpers";
 import { runStoreSuite, type StoreHarness } from "./store.suite";
 
-async function lmdbHarness(limits: StoreLimits): Promise<StoreHarness> {
+async function lmdbHarness(limits: StoreLimits, durability?: Durability): Promise<StoreHarness> {
   const dir = await mkdtemp(path.join(tmpdir(), "fishchat-lmdb-"));
   const opened: Store[] = [];
   const open = async () => {
-    const s = await openLmdbStore({ path: dir, limits });
+    const s = await openLmdbStore({ path: dir, limits, durability });
     opened.push(s);
     return s;
   };
@@ -30,7 +31,10 @@ async function lmdbHarness(limits: StoreLimits): Promise<StoreHarness> {
   };
 }
 
-runStoreSuite("lmdb", lmdbHarness);
+runStoreSuite("lmdb", (limits) => lmdbHarness(limits));
+// The other durability modes change how LMDB is opened and when writes resolve: same contract.
+runStoreSuite("lmdb (durability flush)", (limits) => lmdbHarness(limits, "flush"));
+runStoreSuite("lmdb (durability os)", (limits) => lmdbHarness(limits, "os"));
 
 test("lmdb: ids too long for a key are rejected before anything is written", async () => {
   const h = await lmdbHarness({ inboxMaxPending: 10 });

@@ -139,7 +139,15 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
     (p) =>
       new ServiceProc(
         "msg_server",
-        writeConf(`msg_server.${p}`, { ...common, listen: `127.0.0.1:${p}`, advertiseAddr: `127.0.0.1:${p}`, store, inboxSweepMs: 500, monitorBeatMs: 500, ...o.conf?.msg_server }),
+        writeConf(`msg_server.${p}`, {
+          ...common,
+          listen: `127.0.0.1:${p}`,
+          advertiseAddr: `127.0.0.1:${p}`,
+          inboxSweepMs: 500,
+          monitorBeatMs: 500,
+          ...o.conf?.msg_server,
+          store: { ...store, ...(o.conf?.msg_server?.store as object | undefined) },
+        }),
         p,
         dir,
       ),
@@ -151,7 +159,7 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
   const router =
     o.router === false ? null : new ServiceProc("router", writeConf("router", { ...common, ...links, listen: `127.0.0.1:${routerPort}`, ...o.conf?.router }), routerPort, dir);
   const manager = o.manager
-    ? new ServiceProc("manager", writeConf("manager", { ...common, ...links, listen: `127.0.0.1:${managerPort}`, store, ...o.conf?.manager }), managerPort, dir)
+    ? new ServiceProc("manager", writeConf("manager", { ...common, ...links, listen: `127.0.0.1:${managerPort}`, ...o.conf?.manager, store: { ...store, ...(o.conf?.manager?.store as object | undefined) } }), managerPort, dir)
     : null;
   const monitor = o.monitor
     ? new ServiceProc(
