@@ -172,7 +172,7 @@ export class MsgServer {
     if (reason?.code === ErrorCode.IM_ERR_SLOW_CONSUMER) this.stats.slowConsumers++;
     if (conn.state.session) this.endSession(conn.state.session);
     this.channels.dropConnection(conn);
-    conn.log.debug({ reason: reason?.code }, "closed");
+    if (this.log.isLevelEnabled("debug")) conn.log.debug({ reason: reason?.code }, "closed");
   }
 
   private checkIdle(): void {

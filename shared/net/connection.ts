@@ -14,6 +14,8 @@ export interface ConnectionOptions<S> {
   maxInflight: number;
   /** Codec for what we send before the peer has sent anything (outgoing links). */
   initialCodec?: CodecKind;
+  /** Turn on TCP keepalive (outgoing links). */
+  keepAlive?: boolean;
   state: S;
   onCommand(conn: Connection<S>, cmd: Command): void;
   onClose(conn: Connection<S>, reason: ImError | null): void;
@@ -38,8 +40,8 @@ const CLOSE_LINGER_MS = 1000;
  */
 export class Connection<S = unknown> {
   readonly id = `c-${(++connCounter).toString(36)}`;
-  readonly remoteAddr: string;
-  readonly log: Logger;
+  private childLog: Logger | null = null;
+  private peer: string | null = null;
   readonly state: S;
   lastInboundMs = Date.now();
   /** Last time the kernel buffer drained (or the connection opened): detects frozen readers. */
@@ -62,18 +64,35 @@ export class Connection<S = unknown> {
     this.socket = socket;
     this.opts = opts;
     this.state = opts.state;
-    this.remoteAddr = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`;
-    this.log = opts.log.child({ conn: this.id, remote: this.remoteAddr });
     this.decoder = new Decoder(opts.limits);
     this.outKind = opts.initialCodec ?? null;
     socket.setNoDelay(true);
-    socket.setKeepAlive(true, 30_000);
+    // TCP keepalive only where nothing else notices a dead peer: clients are covered by the idle
+    // timeout, links by their pings. (One setsockopt less per login.)
+    if (opts.keepAlive) socket.setKeepAlive(true, 30_000);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("drain", () => {
       this.lastDrainMs = Date.now();
     });
-    socket.on("error", (err) => this.log.debug({ err }, "socket error"));
+    socket.on("error", (err) => {
+      if (this.opts.log.isLevelEnabled("debug")) this.log.debug({ err }, "socket error");
+    });
     socket.on("close", () => this.onSocketClose());
+  }
+
+  /**
+   * This connection's child logger, created on first use: most connections never log, and a
+   * pino child per connection cost measurable time per login and memory per idle connection.
+   */
+  get log(): Logger {
+    this.childLog ??= this.opts.log.child({ conn: this.id, remote: this.remoteAddr });
+    return this.childLog;
+  }
+
+  /** "ip:port" of the peer, read from the socket on first use (getpeername is a system call). */
+  get remoteAddr(): string {
+    this.peer ??= `${this.socket.remoteAddress ?? "?"}:${this.socket.remotePort ?? 0}`;
+    return this.peer;
   }
 
   get codec(): CodecKind | null {

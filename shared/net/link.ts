@@ -86,6 +86,7 @@ export class Link {
       maxOutboundBytes: this.opts.maxOutboundBytes ?? 64 * 1024 * 1024,
       maxInflight: 1_000_000,
       initialCodec: "line",
+      keepAlive: true,
       state: null,
       onCommand: (_c, cmd) => this.onCommand(cmd),
       onClose: () => {
