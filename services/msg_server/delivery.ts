@@ -1,6 +1,6 @@
 import { Channel, Cmd, type Command } from "../../shared/protocol/commands.js";
 import type { StoredMessage } from "../../shared/store/store.js";
-import { OrderedStream } from "./ordered-stream.js";
+import { GAP_WAIT_MS, OrderedStream } from "./ordered-stream.js";
 import type { Session } from "./session.js";
 import type { MsgServer } from "./msg-server.js";
 
@@ -43,6 +43,7 @@ export async function openInbox(srv: MsgServer, session: Session): Promise<void>
     skipHoles: store.atomicAppends,
     maxStash: cfg.syncBatch * 4,
     holeGraceMs: 2000,
+    gapWaitMs: GAP_WAIT_MS,
     onError: (err) => srv.log.warn({ err, clientId: session.clientId }, "inbox pull failed; the sweep will retry"),
   });
   session.inbox = stream;

@@ -107,9 +107,16 @@ export class Connection<S = unknown> {
   /** Send a command now (pushes, broadcasts). Returns false when the connection is closed or was just closed as a slow consumer. */
   send(cmd: Command): boolean {
     if (this.closed) return false;
-    const kind = this.codec ?? "line";
-    const data = encode(kind, cmd);
-    const size = typeof data === "string" ? data.length : data.length;
+    return this.sendEncoded(encode(this.codec ?? "line", cmd));
+  }
+
+  /**
+   * Send bytes already encoded for this connection's codec (see `codec`): a topic message going
+   * to many members is formatted once, not once per member.
+   */
+  sendEncoded(data: string | Buffer): boolean {
+    if (this.closed) return false;
+    const size = data.length;
     if (this.outBytes + this.socket.writableLength + size > this.opts.maxOutboundBytes) {
       this.close(new ImError(ErrorCode.IM_ERR_SLOW_CONSUMER, "peer does not read fast enough; reconnect to resume"));
       return false;

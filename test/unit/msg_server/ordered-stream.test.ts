@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { OrderedStream, type StreamEntry } from "../../../services/msg_server/ordered-stream.js";
 
 /** A fake store (an array of committed entries) and a fake connection (the pushed positions). */
-function harness(opts: { committed?: number[]; start?: number; batch?: number; maxStash?: number; holeGraceMs?: number; skipHoles?: boolean } = {}) {
+function harness(opts: { committed?: number[]; start?: number; batch?: number; maxStash?: number; holeGraceMs?: number; skipHoles?: boolean; gapWaitMs?: number } = {}) {
   const committed = new Set(opts.committed ?? []);
   const pushed: number[] = [];
   let pulls = 0;
@@ -21,6 +21,7 @@ function harness(opts: { committed?: number[]; start?: number; batch?: number; m
     writable: async () => undefined,
     batch: opts.batch ?? 100,
     skipHoles: opts.skipHoles ?? true,
+    gapWaitMs: opts.gapWaitMs ?? 0,
     maxStash: opts.maxStash ?? 100,
     holeGraceMs: opts.holeGraceMs ?? 50,
     onError: (err) => assert.fail(String(err)),
@@ -170,4 +171,23 @@ test("non-atomic store: a hole that never fills is skipped after the grace perio
   h.stream.offer(2, "m2");
   await new Promise((r) => setTimeout(r, 400));
   assert.deepEqual(h.pushed, [2]);
+});
+
+test("a gap first waits for the missing entry to arrive live, and reads the store only if it does not", async () => {
+  const h = harness({ gapWaitMs: 60 });
+  h.stream.open();
+  await h.settle();
+  const pulls = h.pulls();
+  h.committed.add(1).add(2);
+  h.stream.offer(2, "m2"); // 1 is on its way by another path
+  h.stream.offer(1, "m1");
+  await new Promise((r) => setTimeout(r, 120));
+  assert.deepEqual(h.pushed, [1, 2]);
+  assert.equal(h.pulls(), pulls, "no store read: the gap filled itself");
+  h.committed.add(3).add(4);
+  h.stream.offer(4, "m4"); // 3 was lost on the way
+  await new Promise((r) => setTimeout(r, 30));
+  assert.deepEqual(h.pushed, [1, 2], "still waiting");
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(h.pushed, [1, 2, 3, 4], "read from the store after the wait");
 });
