@@ -2,7 +2,7 @@
 import { runService, VERSION } from "../../shared/cli.js";
 import { createRedis } from "../../shared/bus/redis.js";
 import { redisKeys } from "../../shared/bus/keys.js";
-import { RegistryPublisher } from "../../shared/bus/registry.js";
+import { startHeartbeat } from "../../shared/bus/registry.js";
 import { listenTcp } from "../../shared/net/tcp-server.js";
 import { gatewaySchema } from "./config.js";
 import { Balancer } from "./balancer.js";
@@ -23,16 +23,7 @@ void runService(
       const gateway = new Gateway(cfg, log, balancer);
       gateway.start();
       const server = await listenTcp(cfg.listen, (s) => gateway.handleSocket(s));
-      const heartbeat = new RegistryPublisher(
-        redis,
-        keys,
-        { role: "gateway", id: cfg.listen, addr: cfg.listen, pid: process.pid, version: VERSION, startedAt: Date.now() },
-        cfg.heartbeatMs,
-        cfg.registryTtlMs,
-        () => gateway.stats(),
-        log,
-      );
-      heartbeat.start();
+      const heartbeat = startHeartbeat({ redis, keys, log }, { role: "gateway", id: cfg.listen, addr: cfg.listen, version: VERSION }, cfg, () => gateway.stats());
       log.info({ listen: cfg.listen }, "gateway listening");
       return {
         async close() {

@@ -2,9 +2,8 @@
 import { runService, VERSION } from "../../shared/cli.js";
 import { createRedis } from "../../shared/bus/redis.js";
 import { redisKeys } from "../../shared/bus/keys.js";
-import { RegistryPublisher } from "../../shared/bus/registry.js";
-import { Link } from "../../shared/net/link.js";
-import { LinkSet } from "../../shared/net/link-set.js";
+import { startHeartbeat } from "../../shared/bus/registry.js";
+import { createLinkSet } from "../../shared/net/link-set.js";
 import { listenAdminPort } from "../../shared/net/admin-port.js";
 import { openStore } from "../../shared/store/open-store.js";
 import { managerSchema } from "./config.js";
@@ -25,41 +24,16 @@ void runService(
         log,
       );
       const manager = new Manager(cfg, log, redis, store);
-      const limits = { maxLineBytes: cfg.maxLineBytes, maxFrameBytes: cfg.maxLineBytes };
-      const links = new LinkSet({
-        redis,
-        keys,
-        seeds: cfg.msgServerList,
-        discoveryMs: cfg.discoveryMs,
-        log,
-        makeLink: (addr) =>
-          new Link({
-            addr,
-            log,
-            limits,
-            secret: cfg.clusterSecret,
-            channels: Manager.channels,
-            subscriberId: cfg.id,
-            reconnectMinMs: cfg.reconnectMinMs,
-            reconnectMaxMs: cfg.reconnectMaxMs,
-            onCommand: (l, cmd) => manager.onCommand(l, cmd),
-            onUp: (l) => manager.onLinkUp(l),
-            onDown: (l) => manager.onLinkDown(l, cfg.registryTtlMs + 2000, () => !l.isUp),
-          }),
+      const links = createLinkSet(cfg, { redis, keys, log }, {
+        channels: Manager.channels,
+        onCommand: (l, cmd) => manager.onCommand(l, cmd),
+        onUp: (l) => manager.onLinkUp(l),
+        onDown: (l) => manager.onLinkDown(l, cfg.registryTtlMs + 2000, () => !l.isUp),
       });
       links.start();
       const stats = () => ({ ...manager.counters, links: links.all().length, linksUp: links.all().filter((l) => l.isUp).length });
       const admin = await listenAdminPort({ listen: cfg.listen, role: "manager", maxLineBytes: cfg.maxLineBytes, log, stats });
-      const heartbeat = new RegistryPublisher(
-        redis,
-        keys,
-        { role: "manager", id: cfg.id, addr: cfg.listen, pid: process.pid, version: VERSION, startedAt: Date.now() },
-        cfg.heartbeatMs,
-        cfg.registryTtlMs,
-        stats,
-        log,
-      );
-      heartbeat.start();
+      const heartbeat = startHeartbeat({ redis, keys, log }, { role: "manager", id: cfg.id, addr: cfg.listen, version: VERSION }, cfg, stats);
       log.info({ listen: cfg.listen, store: store.kind }, "manager started");
       return {
         async close() {

@@ -2,10 +2,9 @@
 import { runService, VERSION } from "../../shared/cli.js";
 import { createRedis } from "../../shared/bus/redis.js";
 import { redisKeys } from "../../shared/bus/keys.js";
-import { RegistryPublisher } from "../../shared/bus/registry.js";
+import { startHeartbeat } from "../../shared/bus/registry.js";
 import { Channel } from "../../shared/protocol/commands.js";
-import { Link } from "../../shared/net/link.js";
-import { LinkSet } from "../../shared/net/link-set.js";
+import { createLinkSet } from "../../shared/net/link-set.js";
 import { listenAdminPort } from "../../shared/net/admin-port.js";
 import { monitorSchema } from "./config.js";
 import { Collector } from "./collector.js";
@@ -22,7 +21,6 @@ void runService(
     async start(cfg, log) {
       const keys = redisKeys(cfg.redis.keyPrefix);
       const redis = createRedis(cfg.redis, log, "monitor");
-      const limits = { maxLineBytes: cfg.maxLineBytes, maxFrameBytes: cfg.maxLineBytes };
       // The collector reads the links at every sample; it starts sampling only once they exist.
       const collector = new Collector({
         cfg,
@@ -31,26 +29,11 @@ void runService(
         log,
         links: () => links.all().map((l) => ({ addr: l.addr, up: l.isUp, connects: l.connects })),
       });
-      const links = new LinkSet({
-        redis,
-        keys,
-        seeds: cfg.msgServerList,
-        discoveryMs: cfg.discoveryMs,
-        log,
-        makeLink: (addr) =>
-          new Link({
-            addr,
-            log,
-            limits,
-            secret: cfg.clusterSecret,
-            channels: [Channel.MONITOR],
-            subscriberId: cfg.id,
-            reconnectMinMs: cfg.reconnectMinMs,
-            reconnectMaxMs: cfg.reconnectMaxMs,
-            onCommand: (l, cmd) => collector.onCommand(l, cmd),
-            // A link drop is the first sign of a dead msg_server: sample now rather than at the next tick.
-            onDown: () => void collector.sample(),
-          }),
+      const links = createLinkSet(cfg, { redis, keys, log }, {
+        channels: [Channel.MONITOR],
+        onCommand: (l, cmd) => collector.onCommand(l, cmd),
+        // A link drop is the first sign of a dead msg_server: sample now rather than at the next tick.
+        onDown: () => void collector.sample(),
       });
       links.start();
       const metrics = new MonitorMetrics();
@@ -63,16 +46,7 @@ void runService(
         processesUp: collector.overview.totals.processesUp,
       });
       const admin = await listenAdminPort({ listen: cfg.listen, role: "monitor", maxLineBytes: cfg.maxLineBytes, log, stats });
-      const heartbeat = new RegistryPublisher(
-        redis,
-        keys,
-        { role: "monitor", id: cfg.id, addr: `${cfg.http.host}:${http.port}`, pid: process.pid, version: VERSION, startedAt: Date.now() },
-        cfg.heartbeatMs,
-        cfg.registryTtlMs,
-        stats,
-        log,
-      );
-      heartbeat.start();
+      const heartbeat = startHeartbeat({ redis, keys, log }, { role: "monitor", id: cfg.id, addr: `${cfg.http.host}:${http.port}`, version: VERSION }, cfg, stats);
       log.info({ listen: cfg.listen, http: `http://${cfg.http.host}:${http.port}/` }, "monitor started");
       return {
         async close() {

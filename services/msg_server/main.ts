@@ -2,7 +2,7 @@
 import { runService, VERSION } from "../../shared/cli.js";
 import { createRedis } from "../../shared/bus/redis.js";
 import { redisKeys } from "../../shared/bus/keys.js";
-import { RegistryPublisher } from "../../shared/bus/registry.js";
+import { startHeartbeat } from "../../shared/bus/registry.js";
 import { listenTcp } from "../../shared/net/tcp-server.js";
 import { openStore } from "../../shared/store/open-store.js";
 import { advertiseAddrOf, msgServerSchema } from "./config.js";
@@ -38,16 +38,10 @@ void runService(
 
       const server = await listenTcp(cfg.listen, (socket) => core.handleSocket(socket));
       core.start();
-      const heartbeat = new RegistryPublisher(
-        redis,
-        keys,
-        { role: "msg_server", id: serverId, addr: serverId, pid: process.pid, version: VERSION, startedAt: Date.now() },
-        cfg.heartbeatMs,
-        cfg.registryTtlMs,
-        () => ({ ...core.gauges(), ...core.lastStats }),
-        log,
-      );
-      heartbeat.start();
+      const heartbeat = startHeartbeat({ redis, keys, log }, { role: "msg_server", id: serverId, addr: serverId, version: VERSION }, cfg, () => ({
+        ...core.gauges(),
+        ...core.lastStats,
+      }));
       log.info({ listen: cfg.listen, advertise: serverId, store: store.kind }, "msg_server listening");
       return {
         async close() {

@@ -2,10 +2,9 @@
 import { runService, VERSION } from "../../shared/cli.js";
 import { createRedis } from "../../shared/bus/redis.js";
 import { redisKeys } from "../../shared/bus/keys.js";
-import { RegistryPublisher } from "../../shared/bus/registry.js";
+import { startHeartbeat } from "../../shared/bus/registry.js";
 import { SessionRegistry } from "../../shared/bus/session-registry.js";
-import { Link } from "../../shared/net/link.js";
-import { LinkSet } from "../../shared/net/link-set.js";
+import { createLinkSet } from "../../shared/net/link-set.js";
 import { listenAdminPort } from "../../shared/net/admin-port.js";
 import { routerSchema } from "./config.js";
 import { LocationCache } from "./locations.js";
@@ -24,41 +23,16 @@ void runService(
       // The session TTL is irrelevant here: the router only reads the table.
       const locations = new LocationCache(new SessionRegistry(redis, keys, 60_000), cfg.locationCacheMax);
       const router = new Router(log, locations);
-      const limits = { maxLineBytes: cfg.maxLineBytes, maxFrameBytes: cfg.maxLineBytes };
-      const links = new LinkSet({
-        redis,
-        keys,
-        seeds: cfg.msgServerList,
-        discoveryMs: cfg.discoveryMs,
-        log,
-        makeLink: (addr) =>
-          new Link({
-            addr,
-            log,
-            limits,
-            secret: cfg.clusterSecret,
-            channels: Router.channels,
-            subscriberId: cfg.id,
-            reconnectMinMs: cfg.reconnectMinMs,
-            reconnectMaxMs: cfg.reconnectMaxMs,
-            onCommand: (l, cmd) => router.onCommand(l, cmd),
-            onUp: (l) => router.onLinkUp(l),
-            onDown: (l) => router.onLinkDown(l),
-          }),
+      const links = createLinkSet(cfg, { redis, keys, log }, {
+        channels: Router.channels,
+        onCommand: (l, cmd) => router.onCommand(l, cmd),
+        onUp: (l) => router.onLinkUp(l),
+        onDown: (l) => router.onLinkDown(l),
       });
       router.attach(links);
       links.start();
       const admin = await listenAdminPort({ listen: cfg.listen, role: "router", maxLineBytes: cfg.maxLineBytes, log, stats: () => router.stats() });
-      const heartbeat = new RegistryPublisher(
-        redis,
-        keys,
-        { role: "router", id: cfg.id, addr: cfg.listen, pid: process.pid, version: VERSION, startedAt: Date.now() },
-        cfg.heartbeatMs,
-        cfg.registryTtlMs,
-        () => router.stats(),
-        log,
-      );
-      heartbeat.start();
+      const heartbeat = startHeartbeat({ redis, keys, log }, { role: "router", id: cfg.id, addr: cfg.listen, version: VERSION }, cfg, () => router.stats());
       log.info({ listen: cfg.listen, seeds: cfg.msgServerList }, "router started");
       return {
         async close() {

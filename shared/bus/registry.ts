@@ -102,3 +102,23 @@ export async function readRegistry(redis: Redis, keys: RedisKeys, role?: Role): 
   if (stale.length > 0) await redis.hdel(keys.registry, ...stale).catch(() => 0);
   return out;
 }
+
+/** Start this process's heartbeat: role, id and address, its version and pid, and its stats. */
+export function startHeartbeat(
+  deps: { redis: Redis; keys: RedisKeys; log: Logger },
+  who: { role: Role; id: string; addr: string; version: string },
+  timing: { heartbeatMs: number; registryTtlMs: number },
+  stats: () => Record<string, number>,
+): RegistryPublisher {
+  const p = new RegistryPublisher(
+    deps.redis,
+    deps.keys,
+    { ...who, pid: process.pid, startedAt: Date.now() },
+    timing.heartbeatMs,
+    timing.registryTtlMs,
+    stats,
+    deps.log,
+  );
+  p.start();
+  return p;
+}

@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "../log/logger.js";
 import type { RedisKeys } from "../bus/keys.js";
 import { readRegistry } from "../bus/registry.js";
-import type { Link } from "./link.js";
+import { Link, type LinkOptions } from "./link.js";
 
 export interface LinkSetOptions {
   redis: Redis;
@@ -74,4 +74,43 @@ export class LinkSet {
     for (const l of this.links.values()) l.stop();
     this.links.clear();
   }
+}
+
+/** The config keys every service that dials the msg_servers has (shared/config/common.ts linkKeys). */
+export interface LinkSetConfig {
+  msgServerList: readonly string[];
+  discoveryMs: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  maxLineBytes: number;
+  clusterSecret: string;
+  id: string;
+}
+
+/**
+ * The LinkSet of router, manager and monitor: one authenticated, subscribed, self-healing Link
+ * per msg_server, with the service's handlers.
+ */
+export function createLinkSet(
+  cfg: LinkSetConfig,
+  deps: { redis: Redis; keys: RedisKeys; log: Logger },
+  link: Pick<LinkOptions, "channels" | "onCommand" | "onUp" | "onDown">,
+): LinkSet {
+  const limits = { maxLineBytes: cfg.maxLineBytes, maxFrameBytes: cfg.maxLineBytes };
+  return new LinkSet({
+    ...deps,
+    seeds: cfg.msgServerList,
+    discoveryMs: cfg.discoveryMs,
+    makeLink: (addr) =>
+      new Link({
+        ...link,
+        addr,
+        log: deps.log,
+        limits,
+        secret: cfg.clusterSecret,
+        subscriberId: cfg.id,
+        reconnectMinMs: cfg.reconnectMinMs,
+        reconnectMaxMs: cfg.reconnectMaxMs,
+      }),
+  });
 }
