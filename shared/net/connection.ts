@@ -44,6 +44,8 @@ export class Connection<S = unknown> {
   private peer: string | null = null;
   readonly state: S;
   lastInboundMs = Date.now();
+  /** Outbound bound in bytes; raised for a connection that turns out to be an internal link. */
+  maxOutboundBytes: number;
   /** Last time the kernel buffer drained (or the connection opened): detects frozen readers. */
   lastDrainMs = Date.now();
   closed = false;
@@ -64,6 +66,7 @@ export class Connection<S = unknown> {
     this.socket = socket;
     this.opts = opts;
     this.state = opts.state;
+    this.maxOutboundBytes = opts.maxOutboundBytes;
     this.decoder = new Decoder(opts.limits);
     this.outKind = opts.initialCodec ?? null;
     socket.setNoDelay(true);
@@ -117,7 +120,7 @@ export class Connection<S = unknown> {
   sendEncoded(data: string | Buffer): boolean {
     if (this.closed) return false;
     const size = data.length;
-    if (this.outBytes + this.socket.writableLength + size > this.opts.maxOutboundBytes) {
+    if (this.outBytes + this.socket.writableLength + size > this.maxOutboundBytes) {
       this.close(new ImError(ErrorCode.IM_ERR_SLOW_CONSUMER, "peer does not read fast enough; reconnect to resume"));
       return false;
     }

@@ -24,6 +24,8 @@ export const auth: Handler = {
       throw err;
     }
     conn.state.role = "internal";
+    // A link carries every routed message of the cluster: a client's bound would reset it in bursts.
+    conn.maxOutboundBytes = srv.cfg.maxLinkOutboundBytes;
     return okReply(Cmd.AUTH);
   },
 };
