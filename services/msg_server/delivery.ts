@@ -38,6 +38,7 @@ export async function openInbox(srv: MsgServer, session: Session): Promise<void>
       const entries = await store.inboxRange(session.clientId, after, limit);
       return entries.map((e) => ({ pos: e.ipos, item: e.msg }));
     },
+    congested: () => srv.congested(session.conn),
     writable: () => srv.writable(session.conn),
     batch: cfg.syncBatch,
     skipHoles: store.atomicAppends,

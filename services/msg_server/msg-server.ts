@@ -93,12 +93,17 @@ export class MsgServer {
     this.conns.add(conn);
   }
 
-  /** Resolves when the connection's outbound buffer is below half its bound (used by catch-up reads). */
+  /** Above half its bound: catch-up reads stop feeding this connection until it drains. */
+  congested(conn: Conn): boolean {
+    return conn.outboundBytes >= conn.maxOutboundBytes / 2;
+  }
+
+  /** Resolves when the connection's outbound buffer is below a quarter of its bound (used by catch-up reads). */
   writable(conn: Conn): Promise<void> {
-    if (conn.closed || conn.outboundBytes < this.cfg.maxOutboundBytes / 2) return Promise.resolve();
+    if (conn.closed || !this.congested(conn)) return Promise.resolve();
     return new Promise((resolve) => {
       const t = setInterval(() => {
-        if (conn.closed || conn.outboundBytes < this.cfg.maxOutboundBytes / 4) {
+        if (conn.closed || conn.outboundBytes < conn.maxOutboundBytes / 4) {
           clearInterval(t);
           resolve();
         }

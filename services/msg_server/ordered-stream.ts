@@ -21,6 +21,8 @@ export interface OrderedStreamOptions<T> {
   push(pos: number, item: T): boolean;
   /** Committed entries with position > after, ascending, at most `limit`. */
   pull(after: number, limit: number): Promise<StreamEntry<T>[]>;
+  /** True when the connection's outbound buffer is above its high-water mark. */
+  congested(): boolean;
   /** Wait until the connection can take more (outbound buffer below its low-water mark). */
   writable(): Promise<void>;
   batch: number;
@@ -179,6 +181,12 @@ export class OrderedStream<T> {
           for (const rest of entries.slice(i)) if (this.stash.size < this.o.maxStash) this.stash.set(rest.pos, rest.item);
           return;
         }
+        // A catch-up can be far larger than the connection's bound: pace it to the socket.
+        if (this.o.congested()) {
+          await this.o.writable();
+          if (this.closed) return;
+        }
+        if (e.pos <= this.last) continue;
         if (!this.deliver(e.pos, e.item)) return;
       }
       if (entries.length < this.o.batch && !this.pullAgain) {

@@ -88,7 +88,8 @@ export class LocalTopics {
         const msgs = await srv.store.topicRange(name, after, limit);
         return msgs.map((m) => ({ pos: m.seq, item: m }));
       },
-      writable: () => srv.writable(session.conn),
+      congested: () => srv.congested(session.conn),
+    writable: () => srv.writable(session.conn),
       batch: srv.cfg.syncBatch,
       skipHoles: srv.store.atomicAppends,
       maxStash: srv.cfg.syncBatch * 4,

@@ -18,6 +18,7 @@ function harness(opts: { committed?: number[]; start?: number; batch?: number; m
       await new Promise((r) => setImmediate(r));
       return [...committed].filter((p) => p > after).sort((a, b) => a - b).slice(0, limit).map((pos) => ({ pos, item: `m${pos}` }));
     },
+    congested: () => false,
     writable: async () => undefined,
     batch: opts.batch ?? 100,
     skipHoles: opts.skipHoles ?? true,
