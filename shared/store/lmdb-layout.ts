@@ -70,15 +70,16 @@ export const MAX_POS = Number.MAX_SAFE_INTEGER;
  *   power loss can lose the last instants but never corrupts the store. The default.
  * - "flush": as "commit", and the caller waits until that commit is flushed to disk: survives a
  *   power loss, at the cost of an fsync in every acknowledgement's latency.
- * - "os": no fsync at all; the OS writes pages back when it likes. Survives any process crash
- *   with the lowest latency (fsync stalls dominate the p99 otherwise, BENCHMARKS.md), but a power
- *   loss can lose recent writes and may corrupt the store.
+ * - "os": no fsync at all, and writes go straight into the memory map (noSync + useWritemap);
+ *   the OS writes pages back when it likes. Survives any process crash with the lowest latency
+ *   (fsync stalls dominate the p99 otherwise, BENCHMARKS.md), but a power loss can lose recent
+ *   writes and may corrupt the store.
  */
 export type Durability = "commit" | "flush" | "os";
 
 export function openDbs(path: string, durability: Durability = "commit"): LmdbDbs {
   // maxDbs leaves room for a few more sub-databases without reformatting the environment.
-  const env = open({ path, maxDbs: 32, ...(durability === "os" ? { noSync: true, overlappingSync: false } : {}) });
+  const env = open({ path, maxDbs: 32, ...(durability === "os" ? { noSync: true, overlappingSync: false, useWritemap: true } : {}) });
   const db = <V, K extends string | [string, number] | [string, string]>(name: string) =>
     env.openDB<V, K>({ name });
   return {
