@@ -28,7 +28,8 @@ import type { BenchConn } from "./bench-conn.js";
 import { Kind } from "./bench-conn.js";
 import { decodeBody, encodeBody, nowUs } from "./body.js";
 import { Checker, Verdict, type CheckResult } from "./checker.js";
-import { FaultInjector, type Delivery, type InjectOptions } from "./inject.js";
+import { FaultInjector, type Delivery } from "./inject.js";
+import type { BenchOptions } from "./options.js";
 import { Latency, type LatencySummary } from "./latency.js";
 
 /** Paced mode: a sender with this many messages awaiting their OK skips its turn (the offered load is then not met, and the report says so). */
@@ -38,17 +39,8 @@ const LINGER_MS = 300;
 const POLL_MS = 10;
 const STALL_CHECK_MS = 1000;
 
-export interface LoadConfig {
-  rate: number;
-  window: number;
-  durationSec: number;
-  messages: number;
-  warmupSec: number;
-  bodyBytes: number;
-  drainMs: number;
-  drainMaxMs: number;
-  inject: InjectOptions;
-}
+/** The options that shape the load (see options.ts for what each means). */
+export type LoadConfig = Pick<BenchOptions, "rate" | "window" | "durationSec" | "messages" | "warmupSec" | "bodyBytes" | "drainMs" | "drainMaxMs" | "inject">;
 
 interface Sender {
   idx: number;

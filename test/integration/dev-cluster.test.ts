@@ -2,24 +2,13 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { FishChatClient, requestMsgServer, type P2PMessage } from "../../shared/client/client.js";
-import { freePorts, waitFor } from "../support/ports.js";
+import { freePorts, portOpen, waitFor } from "../support/ports.js";
 
 const DIST = resolve(__dirname, "../..");
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((r) => {
-    const s = connect({ host: "127.0.0.1", port });
-    s.once("connect", () => {
-      s.destroy();
-      r(true);
-    });
-    s.once("error", () => r(false));
-  });
-}
 
 /** `npm start` (dist/scripts/dev-cluster.js) with conf files on free ports and no Redis running there. */
 test("npm start: private redis, every service up, a message flows, SIGTERM stops it all", { timeout: 90_000 }, async () => {

@@ -1,13 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdtempSync, writeFileSync, readFileSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { TestContext } from "node:test";
 import { FishChatClient, requestMsgServer, type ClientOptions } from "../../shared/client/client.js";
 import { Cmd } from "../../shared/protocol/commands.js";
 import { SERVICE_NODE_FLAGS } from "../../shared/runtime-flags.js";
-import { freePorts, waitFor } from "./ports.js";
+import { freePorts, portOpen, waitFor } from "./ports.js";
 import { startRedis, type TestRedis } from "./redis.js";
 
 export const SECRET = "test-cluster-secret";
@@ -72,16 +71,6 @@ export class ServiceProc {
   }
 }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((r) => {
-    const s = connect({ host: "127.0.0.1", port });
-    s.once("connect", () => {
-      s.destroy();
-      r(true);
-    });
-    s.once("error", () => r(false));
-  });
-}
 
 export interface ClusterOptions {
   msgServers?: number;

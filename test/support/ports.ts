@@ -1,4 +1,4 @@
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 
 const handedOut = new Set<number>();
 
@@ -51,3 +51,15 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+export function portOpen(port: number): Promise<boolean> {
+  return new Promise((r) => {
+    const s = connect({ host: "127.0.0.1", port });
+    s.once("connect", () => {
+      s.destroy();
+      r(true);
+    });
+    s.once("error", () => r(false));
+  });
+}
