@@ -1,17 +1,10 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { Middleware } from "koa";
+import { sameSecret as same } from "../../shared/secret.js";
 import type { MonitorConfig } from "./config.js";
 
 type HttpConfig = Pick<MonitorConfig["http"], "token" | "username" | "password">;
 
 const REALM = "FishChat monitor";
-
-/** Constant-time comparison; hashing first makes the lengths equal, so length does not leak either. */
-function same(a: string, b: string): boolean {
-  const ha = createHash("sha256").update(a).digest();
-  const hb = createHash("sha256").update(b).digest();
-  return timingSafeEqual(ha, hb);
-}
 
 export interface Access {
   /** True when any credential is configured. */

@@ -1,4 +1,4 @@
-import { timingSafeEqual, createHash } from "node:crypto";
+import { sameSecret } from "../../../shared/secret.js";
 import { Cmd } from "../../../shared/protocol/commands.js";
 import { AuthError, CommandError, ErrorCode } from "../../../shared/errors.js";
 import { okReply } from "../../../shared/net/connection.js";
@@ -6,11 +6,6 @@ import { ChannelHub } from "../channels.js";
 import { offerP2P, parseRouted } from "../delivery.js";
 import { snapshotFor } from "../events.js";
 import { needArgs, type Handler } from "./types.js";
-
-function sameSecret(a: string, b: string): boolean {
-  // Hash first so the comparison takes the same time whatever the lengths.
-  return timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest());
-}
 
 /** AUTH <clusterSecret> (new): turns a connection into an internal link. A wrong secret closes it. */
 export const auth: Handler = {
