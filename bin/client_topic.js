@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // Installed as the `client_topic` binary; the code is compiled from services/client_topic/main.ts by `npm run build`.
-require("../dist/services/client_topic/main.js");
+import "../dist/services/client_topic/main.js";

@@ -1,3 +1,3 @@
 #!/usr/bin/env -S node --max-semi-space-size=64
 // Installed as the `gateway` binary; the code is compiled from services/gateway/main.ts by `npm run build`.
-require("../dist/services/gateway/main.js");
+import "../dist/services/gateway/main.js";

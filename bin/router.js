@@ -1,3 +1,3 @@
 #!/usr/bin/env -S node --max-semi-space-size=64
 // Installed as the `router` binary; the code is compiled from services/router/main.ts by `npm run build`.
-require("../dist/services/router/main.js");
+import "../dist/services/router/main.js";

@@ -15,7 +15,7 @@ import { join, resolve } from "node:path";
 import { Command } from "commander";
 import { SERVICE_NODE_FLAGS } from "../shared/runtime-flags.js";
 
-const ROOT = resolve(__dirname, "../..");
+const ROOT = resolve(import.meta.dirname, "../..");
 
 interface Service {
   name: string;

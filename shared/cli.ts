@@ -1,12 +1,13 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { Command as Commander } from "commander";
 import type { z } from "zod";
 import { ConfigError } from "./errors.js";
 import { loadConfig } from "./config/load-config.js";
 import { createLogger, type Logger } from "./log/logger.js";
 
-// package.json sits two levels above dist/shared/cli.js and one above shared/cli.ts (tests, ts-node).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const pkg = require("../../package.json") as { version: string };
+// package.json sits two levels above dist/shared/cli.js.
+const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, "../../package.json"), "utf8")) as { version: string };
 export const VERSION = pkg.version;
 
 /**

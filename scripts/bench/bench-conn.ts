@@ -168,7 +168,7 @@ export class BenchConn {
   }
 
   private onData(chunk: Buffer): void {
-    let items;
+    let items: ReturnType<Decoder["push"]>;
     try {
       items = this.decoder.push(chunk);
     } catch (err) {

@@ -101,7 +101,7 @@ export class Checker {
     for (const t of s.tracks.values()) if (t.delivered.has(seq)) this.matched++;
   }
 
-  rejected(sender: number, seq: number): void {
+  rejected(sender: number, _seq: number): void {
     this.sender(sender).rejected++;
   }
 

@@ -7,7 +7,7 @@
  */
 import type { CodecKind } from "../../shared/protocol/codec.js";
 import { splitHostPort } from "../../shared/config/common.js";
-import { BenchConn, loginThroughGateway } from "./bench-conn.js";
+import { type BenchConn, loginThroughGateway } from "./bench-conn.js";
 
 /** Connections planned per loopback source address (the default range 32768-60999 has 28,232 ports). */
 const CONNECTIONS_PER_SOURCE_IP = 20_000;

@@ -1,6 +1,6 @@
 /**
  * CPU profiles of the services under load: `bench ... --cpu-prof DIR` preloads this file into
- * every FishChat process it starts (NODE_OPTIONS=--require; Node refuses `--cpu-prof` itself in
+ * every FishChat process it starts (NODE_OPTIONS=--import; Node refuses `--cpu-prof` itself in
  * NODE_OPTIONS, and the cluster launcher has no way to pass node flags).
  *
  * SIGUSR2 starts the profiler, the next SIGUSR2 stops it and writes `<service>-<pid>.cpuprofile`:

@@ -70,10 +70,10 @@ async function runOnce(opts: BenchOptions, spec: TargetSpec, run: number): Promi
 
 /** Services inherit our environment: preload the profiler hook into each (see cpu-profile-hook.ts). */
 function enableServiceProfiles(dir: string): void {
-  const hook = join(__dirname, "cpu-profile-hook.js");
+  const hook = join(import.meta.dirname, "cpu-profile-hook.js");
   process.env.FISHCHAT_CPU_PROF_DIR = dir;
-  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --require ${hook}`.trim();
-  progress(`CPU profiles of the services go to ${dir}; summarise with: node ${join(__dirname, "profile-summary.js")} ${dir}`);
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --import ${hook}`.trim();
+  progress(`CPU profiles of the services go to ${dir}; summarise with: node ${join(import.meta.dirname, "profile-summary.js")} ${dir}`);
 }
 
 async function main(): Promise<number> {

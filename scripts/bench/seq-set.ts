@@ -58,12 +58,11 @@ export class SeqSet {
     let i = 0;
     let j = 0;
     let total = 0;
-    const a = this;
-    while (i < a.starts.length && j < other.starts.length) {
-      const lo = Math.max(a.starts[i] as number, other.starts[j] as number);
-      const hi = Math.min(a.ends[i] as number, other.ends[j] as number);
+    while (i < this.starts.length && j < other.starts.length) {
+      const lo = Math.max(this.starts[i] as number, other.starts[j] as number);
+      const hi = Math.min(this.ends[i] as number, other.ends[j] as number);
       if (lo <= hi) total += hi - lo + 1;
-      if ((a.ends[i] as number) < (other.ends[j] as number)) i++;
+      if ((this.ends[i] as number) < (other.ends[j] as number)) i++;
       else j++;
     }
     return total;

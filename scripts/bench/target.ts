@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
 import type * as ClusterModule from "../../test/support/cluster.js";
 import { redisKeys } from "../../shared/bus/keys.js";
@@ -28,7 +29,7 @@ export type TargetSpec =
 export type ServiceConf = Partial<Record<"gateway" | "msg_server" | "router" | "manager" | "monitor", Record<string, unknown>>>;
 
 /** Our own build: dist/ is two levels above dist/scripts/bench. */
-export const OWN_DIST = resolve(__dirname, "../..");
+export const OWN_DIST = resolve(import.meta.dirname, "../..");
 
 /**
  * Production defaults where the test harness uses fast timers (heartbeats every 250 ms, sweeps
@@ -73,8 +74,7 @@ export function childPids(): Set<number> {
 
 async function launch(spec: Extract<TargetSpec, { kind: "dist" }>): Promise<ClusterModule.Cluster> {
   // The other build's own launcher, so its services start from its own dist/ (its DIST constant).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(join(resolve(spec.dist), "test/support/cluster.js")) as typeof ClusterModule;
+  const mod = (await import(pathToFileURL(join(resolve(spec.dist), "test/support/cluster.js")).href)) as typeof ClusterModule;
   for (let attempt = 1; ; attempt++) {
     const before = childPids();
     try {

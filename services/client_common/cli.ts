@@ -1,6 +1,6 @@
 import { Command as Commander, CommanderError, InvalidArgumentError, Option } from "commander";
 import { normalizeGoFlags, VERSION } from "../../shared/cli.js";
-import { ConfigError, ImError } from "../../shared/errors.js";
+import { ConfigError, type ImError } from "../../shared/errors.js";
 import { hostPort } from "../../shared/config/common.js";
 import { checkClientId } from "../../shared/validate.js";
 import { DEFAULT_CLIENT_CONF, loadClientConfig, type ClientConfig } from "./config.js";

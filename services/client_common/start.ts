@@ -70,7 +70,7 @@ export async function startClient(flags: CommonFlags, cfg: ClientConfig, readStd
  * Feed lines to a handler in order, one at a time, until EOF or the handler says "quit"; then
  * finish (replies, --expect, --wait-ms) and exit.
  */
-export async function runLines(app: ClientApp, next: () => Promise<string | null>, handle: (line: string) => Promise<"quit" | void>): Promise<void> {
+export async function runLines(app: ClientApp, next: () => Promise<string | null>, handle: (line: string) => Promise<"quit" | undefined>): Promise<void> {
   let quit = false;
   for (;;) {
     const line = await next();

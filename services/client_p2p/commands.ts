@@ -43,7 +43,7 @@ async function send(app: ClientApp, to: string, text: string): Promise<void> {
   app.out.line(`sent to ${to} seq ${r.args[2] ?? "?"} uuid ${r.args[1] ?? "?"}`);
 }
 
-async function colon(app: ClientApp, verb: string, args: string[]): Promise<"quit" | void> {
+async function colon(app: ClientApp, verb: string, args: string[]): Promise<"quit" | undefined> {
   switch (verb) {
     case ":q":
     case ":quit":
@@ -75,7 +75,7 @@ async function colon(app: ClientApp, verb: string, args: string[]): Promise<"qui
 }
 
 /** One input line: `<id> <text>` or a `:command`. Errors are reported, never thrown. */
-export async function handleP2PLine(app: ClientApp, raw: string): Promise<"quit" | void> {
+export async function handleP2PLine(app: ClientApp, raw: string): Promise<"quit" | undefined> {
   const line = raw.trim();
   if (line === "") return;
   try {

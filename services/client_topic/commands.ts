@@ -88,7 +88,7 @@ async function list(app: ClientApp, cmd: string, args: string[], label: string):
   app.out.line([label, ...r.args.slice(1)].join(" "));
 }
 
-async function slash(app: ClientApp, st: TopicState, verb: string, args: string[], rest: string): Promise<"quit" | void> {
+async function slash(app: ClientApp, st: TopicState, verb: string, args: string[], rest: string): Promise<"quit" | undefined> {
   switch (verb) {
     case "/exit":
     case "/q":
@@ -102,7 +102,8 @@ async function slash(app: ClientApp, st: TopicState, verb: string, args: string[
       return;
     case "/create":
       need(args, 1, 1, "/create <topic>");
-      return createTopic(app, st, args[0]!);
+      await createTopic(app, st, args[0]!);
+      return;
     case "/join": {
       need(args, 1, 1, "/join <topic>");
       const [addr, name] = await joinTopic(app, st, args[0]!);
@@ -119,7 +120,8 @@ async function slash(app: ClientApp, st: TopicState, verb: string, args: string[
     case "/send": {
       const m = /^(\S+)\s+([\s\S]+)$/.exec(rest);
       if (!m) throw new ImError(ErrorCode.IM_ERR_BAD_ARGS, "usage: /send <topic> <text>");
-      return sendTopic(app, m[1]!, parseText(m[2]!));
+      await sendTopic(app, m[1]!, parseText(m[2]!));
+      return;
     }
     case "/use":
       need(args, 1, 1, "/use <topic>");
@@ -129,26 +131,30 @@ async function slash(app: ClientApp, st: TopicState, verb: string, args: string[
     case "/topics":
       need(args, 0, 2, "/topics [after] [limit]");
       needLine(app, "/topics");
-      return list(app, Cmd.LIST_TOPICS, args, "topics");
+      await list(app, Cmd.LIST_TOPICS, args, "topics");
+      return;
     case "/members":
       need(args, 1, 1, "/members <topic>");
       needLine(app, "/members");
-      return list(app, Cmd.TOPIC_MEMBERS, args, "members");
+      await list(app, Cmd.TOPIC_MEMBERS, args, "members");
+      return;
     case "/mine":
       need(args, 0, 0, "/mine");
       needLine(app, "/mine");
-      return list(app, Cmd.MY_TOPICS, args, "mine");
+      await list(app, Cmd.MY_TOPICS, args, "mine");
+      return;
     case "/history":
       needLine(app, "/history");
       if (!args[0]) throw new ImError(ErrorCode.IM_ERR_BAD_ARGS, "usage: /history <topic> [afterSeq] [limit]");
-      return showHistory(app, "topic", args[0], args.slice(1));
+      await showHistory(app, "topic", args[0], args.slice(1));
+      return;
     default:
       throw new ImError(ErrorCode.IM_ERR_UNKNOWN_COMMAND, `unknown command ${verb} (try /help)`);
   }
 }
 
 /** One input line in command mode: a /command, or text for the current topic. Errors are reported, never thrown. */
-export async function handleTopicLine(app: ClientApp, st: TopicState, raw: string): Promise<"quit" | void> {
+export async function handleTopicLine(app: ClientApp, st: TopicState, raw: string): Promise<"quit" | undefined> {
   const line = raw.trim();
   if (line === "") return;
   try {

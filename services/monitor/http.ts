@@ -13,7 +13,7 @@ import type { MonitorMetrics } from "./metrics.js";
 import { SseHub } from "./sse.js";
 
 /** Built by scripts/build-ui.mjs; this file runs as dist/services/monitor/http.js. */
-export const DEFAULT_UI_DIR = resolve(__dirname, "../../../monitor-ui/dist");
+export const DEFAULT_UI_DIR = resolve(import.meta.dirname, "../../../monitor-ui/dist");
 
 /** The page only talks to its own origin and loads nothing from anywhere else (it must work offline). */
 const PAGE_CSP =

@@ -1,6 +1,6 @@
 import type { Logger } from "../../shared/log/logger.js";
 import { Channel, Cmd, type Command } from "../../shared/protocol/commands.js";
-import { Link } from "../../shared/net/link.js";
+import type { Link } from "../../shared/net/link.js";
 import type { LinkSet } from "../../shared/net/link-set.js";
 import type { LocationCache } from "./locations.js";
 

@@ -193,7 +193,7 @@ export class FishChatClient extends EventEmitter {
   }
 
   private onData(chunk: Buffer): void {
-    let items;
+    let items: ReturnType<Decoder["push"]>;
     try {
       items = this.decoder.push(chunk);
     } catch (err) {

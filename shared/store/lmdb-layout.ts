@@ -10,8 +10,8 @@
  * so a counter read there is the committed value of every process.
  */
 import { open, type Database, type RootDatabase } from "lmdb";
-import { CommandError, ErrorCode } from "../errors";
-import type { ClientRecord, StoredMessage } from "./store";
+import { CommandError, ErrorCode } from "../errors.js";
+import type { ClientRecord, StoredMessage } from "./store.js";
 
 /**
  * Where a message lives. A p2p message also records its recipient and inbox position, so a

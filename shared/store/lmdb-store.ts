@@ -15,9 +15,9 @@
  * Layout: lmdb-layout.ts. Topics, members and cursors: lmdb-topics.ts.
  */
 import { mkdir } from "node:fs/promises";
-import { CommandError, ErrorCode, UnavailableError } from "../errors";
-import { MAX_POS, assertKeyFits, type Durability, clampLimit, convRange, findOriginal, nextSeq, openDbs, putMessage, type LmdbDbs } from "./lmdb-layout";
-import { lmdbTopicOps } from "./lmdb-topics";
+import { CommandError, ErrorCode, UnavailableError } from "../errors.js";
+import { MAX_POS, assertKeyFits, type Durability, clampLimit, convRange, findOriginal, nextSeq, openDbs, putMessage, type LmdbDbs } from "./lmdb-layout.js";
+import { lmdbTopicOps } from "./lmdb-topics.js";
 import {
   p2pConversation,
   type AppendP2PResult,
@@ -27,7 +27,7 @@ import {
   type Store,
   type StoreLimits,
   type StoredMessage,
-} from "./store";
+} from "./store.js";
 
 export interface LmdbStoreOptions {
   /** Directory of the LMDB environment; created when missing. Every process must use the same one. */

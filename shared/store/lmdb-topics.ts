@@ -4,9 +4,9 @@
  * either writes everything or nothing, then reports failures as values so the error is thrown
  * outside the transaction (an exception inside a shared lmdb-js batch would not undo earlier puts).
  */
-import { CommandError, ErrorCode } from "../errors";
-import { assertKeyFits, clampLimit, convRange, findOriginal, nextSeq, putMessage, secondPartsAfter, type LmdbDbs } from "./lmdb-layout";
-import type { AppendTopicResult, CursorUpdate, NewTopicMessage, Store, StoredMessage, TopicRecord } from "./store";
+import { CommandError, ErrorCode } from "../errors.js";
+import { assertKeyFits, clampLimit, convRange, findOriginal, nextSeq, putMessage, secondPartsAfter, type LmdbDbs } from "./lmdb-layout.js";
+import type { AppendTopicResult, CursorUpdate, NewTopicMessage, Store, StoredMessage, TopicRecord } from "./store.js";
 
 export type TopicOps = Pick<
   Store,

@@ -12,9 +12,9 @@
  * whose `pending` decrement never ran. Both overcount `pending` by one, which only makes the inbox
  * limit stricter; `pending` can be recomputed as the number of messages with `inboxOf` = recipient.
  */
-import { CommandError, ErrorCode } from "../errors";
-import { isDuplicateKey, type MessageDoc, type MongoModels } from "./mongo-models";
-import { p2pConversation, type NewP2PMessage, type NewTopicMessage, type Store, type StoreLimits, type StoredMessage } from "./store";
+import { CommandError, ErrorCode } from "../errors.js";
+import { isDuplicateKey, type MessageDoc, type MongoModels } from "./mongo-models.js";
+import { p2pConversation, type NewP2PMessage, type NewTopicMessage, type Store, type StoreLimits, type StoredMessage } from "./store.js";
 
 export type MessageOps = Pick<
   Store,

@@ -7,11 +7,11 @@
  * committed. How multi-document writes stay safe without transactions: mongo-messages.ts.
  */
 import { createConnection, type Connection } from "mongoose";
-import { ConfigError, ErrorCode, ImError, UnavailableError } from "../errors";
-import { mongoMessageOps } from "./mongo-messages";
-import { defineModels, type MongoModels } from "./mongo-models";
-import { mongoTopicOps } from "./mongo-topics";
-import type { Store, StoreLimits } from "./store";
+import { ConfigError, ErrorCode, ImError, UnavailableError } from "../errors.js";
+import { mongoMessageOps } from "./mongo-messages.js";
+import { defineModels, type MongoModels } from "./mongo-models.js";
+import { mongoTopicOps } from "./mongo-topics.js";
+import type { Store, StoreLimits } from "./store.js";
 
 export interface MongoStoreOptions {
   /** e.g. mongodb://m1:27017,m2:27017,m3:27017/?replicaSet=rs0 */

@@ -4,9 +4,9 @@
  * index, except createTopic (topic, then its creator's membership: a crash in between leaves a
  * topic without members, which the creator can join again).
  */
-import { CommandError, ErrorCode } from "../errors";
-import { isDuplicateKey, type MongoModels } from "./mongo-models";
-import type { Store, TopicRecord } from "./store";
+import { CommandError, ErrorCode } from "../errors.js";
+import { isDuplicateKey, type MongoModels } from "./mongo-models.js";
+import type { Store, TopicRecord } from "./store.js";
 
 export type TopicOps = Pick<
   Store,

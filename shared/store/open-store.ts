@@ -4,10 +4,10 @@
  * otherwise the embedded LMDB store under the data directory.
  */
 import path from "node:path";
-import { openLmdbStore } from "./lmdb-store";
-import { openMongoStore } from "./mongo-store";
-import type { Store } from "./store";
-import type { Durability } from "./lmdb-layout";
+import { openLmdbStore } from "./lmdb-store.js";
+import { openMongoStore } from "./mongo-store.js";
+import type { Store } from "./store.js";
+import type { Durability } from "./lmdb-layout.js";
 
 export interface StoreConfig {
   mongoUri?: string;
@@ -26,7 +26,7 @@ export interface StoreLog {
 
 export async function openStore(cfg: StoreConfig, log?: StoreLog): Promise<Store> {
   const limits = { inboxMaxPending: cfg.inboxMaxPending };
-  const uri = cfg.mongoUri || process.env["FISHCHAT_MONGO_URI"];
+  const uri = cfg.mongoUri || process.env.FISHCHAT_MONGO_URI;
   if (uri) {
     return openMongoStore({ uri, dbName: cfg.mongoDb, limits, log });
   }

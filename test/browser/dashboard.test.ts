@@ -15,7 +15,7 @@ import { freePort, sleep, waitFor } from "../support/ports.js";
  */
 
 const CHROMIUM = "/usr/bin/chromium";
-const REPO = resolve(__dirname, "../../..");
+const REPO = resolve(import.meta.dirname, "../../..");
 const ARTIFACTS = join(REPO, "test-artifacts");
 const README_IMAGE = join(REPO, "docs", "img", "dashboard.png");
 const haveChromium = existsSync(CHROMIUM);

@@ -3,8 +3,8 @@
  * fires its appendP2P calls in concurrent waves, and reports what it got to the parent over IPC.
  * argv: <store path> <worker index> <messages per worker>.
  */
-import { openLmdbStore } from "../../shared/store/lmdb-store";
-import type { AppendP2PResult } from "../../shared/store/store";
+import { openLmdbStore } from "../../shared/store/lmdb-store.js";
+import type { AppendP2PResult } from "../../shared/store/store.js";
 
 const WAVE = 20;
 

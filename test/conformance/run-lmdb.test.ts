@@ -5,13 +5,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { ErrorCode } from "../../shared/errors";
-import { openLmdbStore } from "../../shared/store/lmdb-store";
-import type { Durability } from "../../shared/store/lmdb-layout";
-import { p2pConversation, type Store, type StoreLimits } from "../../shared/store/store";
-import type { ChildReport } from "./lmdb-child";
-import { range1, sortedNums } from "./store-helpers";
-import { runStoreSuite, type StoreHarness } from "./store.suite";
+import { ErrorCode } from "../../shared/errors.js";
+import { openLmdbStore } from "../../shared/store/lmdb-store.js";
+import type { Durability } from "../../shared/store/lmdb-layout.js";
+import { p2pConversation, type Store, type StoreLimits } from "../../shared/store/store.js";
+import type { ChildReport } from "./lmdb-child.js";
+import { range1, sortedNums } from "./store-helpers.js";
+import { runStoreSuite, type StoreHarness } from "./store.suite.js";
 
 async function lmdbHarness(limits: StoreLimits, durability?: Durability): Promise<StoreHarness> {
   const dir = await mkdtemp(path.join(tmpdir(), "fishchat-lmdb-"));
@@ -53,7 +53,7 @@ test("lmdb: ids too long for a key are rejected before anything is written", asy
 
 function runChild(args: string[]): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, "lmdb-child.js"), args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(path.join(import.meta.dirname, "lmdb-child.js"), args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     let report: ChildReport | undefined;
     child.on("message", (m) => (report = m as ChildReport));
     child.on("error", reject);

@@ -9,14 +9,14 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
 import { createConnection } from "mongoose";
-import { ErrorCode, ImError } from "../../shared/errors";
-import { KeyedSerial } from "../../shared/store/mongo-messages";
-import { mongoHosts, openMongoStore } from "../../shared/store/mongo-store";
-import type { Store, StoreLimits } from "../../shared/store/store";
-import type { StoreHarness } from "./store-helpers";
-import { runStoreSuite } from "./store.suite";
+import { ErrorCode, ImError } from "../../shared/errors.js";
+import { KeyedSerial } from "../../shared/store/mongo-messages.js";
+import { mongoHosts, openMongoStore } from "../../shared/store/mongo-store.js";
+import type { Store, StoreLimits } from "../../shared/store/store.js";
+import type { StoreHarness } from "./store-helpers.js";
+import { runStoreSuite } from "./store.suite.js";
 
-const uri = process.env["FISHCHAT_TEST_MONGO_URI"];
+const uri = process.env.FISHCHAT_TEST_MONGO_URI;
 
 async function dropDatabase(dbName: string): Promise<void> {
   if (!uri) return;

@@ -1,9 +1,9 @@
 /** Harness types and assertion helpers shared by the store conformance suite files. */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import type { ErrorCode } from "../../shared/errors";
-import { ImError } from "../../shared/errors";
-import type { NewP2PMessage, Store, StoreLimits } from "../../shared/store/store";
+import type { ErrorCode } from "../../shared/errors.js";
+import { ImError } from "../../shared/errors.js";
+import type { NewP2PMessage, Store, StoreLimits } from "../../shared/store/store.js";
 
 export interface StoreHarness {
   store: Store;

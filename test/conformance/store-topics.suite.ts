@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
-import { ErrorCode } from "../../shared/errors";
-import type { NewTopicMessage } from "../../shared/store/store";
-import { range1, rejectsWithCode, sortByUtf8, sortedNums, withStore, type StoreFactory } from "./store-helpers";
+import { ErrorCode } from "../../shared/errors.js";
+import type { NewTopicMessage } from "../../shared/store/store.js";
+import { range1, rejectsWithCode, sortByUtf8, sortedNums, withStore, type StoreFactory } from "./store-helpers.js";
 
 function tmsg(topic: string, from: string, body = "hi", extra: Partial<NewTopicMessage> = {}): NewTopicMessage {
   return { uuid: randomUUID(), topic, from, body, ts: 1_700_000_000_000, ...extra };

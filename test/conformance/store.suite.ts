@@ -6,12 +6,12 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, test } from "node:test";
-import { ErrorCode } from "../../shared/errors";
-import { p2pConversation } from "../../shared/store/store";
-import { p2p, range1, rejectsWithCode, sortByUtf8, sortedNums, withStore, type StoreFactory } from "./store-helpers";
-import { registerTopicTests } from "./store-topics.suite";
+import { ErrorCode } from "../../shared/errors.js";
+import { p2pConversation } from "../../shared/store/store.js";
+import { p2p, range1, rejectsWithCode, sortByUtf8, sortedNums, withStore, type StoreFactory } from "./store-helpers.js";
+import { registerTopicTests } from "./store-topics.suite.js";
 
-export type { StoreFactory, StoreHarness } from "./store-helpers";
+export type { StoreFactory, StoreHarness } from "./store-helpers.js";
 
 export function runStoreSuite(name: string, factory: StoreFactory): void {
   describe(`${name} store conformance`, () => {

@@ -16,7 +16,7 @@ import { FaultInjector, type Delivery } from "../../scripts/bench/inject.js";
 import { decodeBody, encodeBody } from "../../scripts/bench/body.js";
 import { pairClients } from "../../scripts/bench/pairing.js";
 
-const BENCH = resolve(__dirname, "../../scripts/bench/main.js");
+const BENCH = resolve(import.meta.dirname, "../../scripts/bench/main.js");
 
 /** Sender 0 -> recipient 1, messages 1..n, all acked. */
 function healthy(n: number): Checker {

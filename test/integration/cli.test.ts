@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-const DIST = resolve(__dirname, "../..");
+const DIST = resolve(import.meta.dirname, "../..");
 const SERVICES = ["gateway", "msg_server", "router", "manager", "monitor"] as const;
 
 function run(service: string, args: string[]) {
@@ -61,9 +61,9 @@ test("a FishChatServer v1 conf file fails with a hint naming the new key", () =>
   assert.match(r.stderr, /unknown key "TransportProtocols" \(FishChatServer v1 key; use nothing \(TCP is implied\)\)/);
 });
 
-test("the shipped conf files are valid", () => {
+test("the shipped conf files are valid", async () => {
   // --help parses flags only; validate every shipped file through the real loader instead.
-  const { loadConfig } = require(join(DIST, "shared/config/load-config.js")) as typeof import("../../shared/config/load-config.js");
+  const { loadConfig } = (await import(join(DIST, "shared/config/load-config.js"))) as typeof import("../../shared/config/load-config.js");
   const schemas: Record<string, string> = {
     "gateway.json": "services/gateway/config.js:gatewaySchema",
     "msg_server.19000.json": "services/msg_server/config.js:msgServerSchema",
@@ -74,7 +74,7 @@ test("the shipped conf files are valid", () => {
   };
   for (const [file, ref] of Object.entries(schemas)) {
     const [mod, name] = ref.split(":") as [string, string];
-    const schema = (require(join(DIST, mod)) as Record<string, Parameters<typeof loadConfig>[1]>)[name]!;
+    const schema = ((await import(join(DIST, mod))) as Record<string, Parameters<typeof loadConfig>[1]>)[name]!;
     assert.doesNotThrow(() => loadConfig(resolve(DIST, "..", "conf", file), schema), file);
   }
 });

@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { waitFor } from "../support/ports.js";
 
-const DIST = resolve(__dirname, "../..");
+const DIST = resolve(import.meta.dirname, "../..");
 const BIN = { p2p: join(DIST, "services/client_p2p/main.js"), topic: join(DIST, "services/client_topic/main.js") };
 
 /** One client process; stdout and stderr are collected as they come. */

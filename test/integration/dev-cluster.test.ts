@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { FishChatClient, requestMsgServer, type P2PMessage } from "../../shared/client/client.js";
 import { freePorts, portOpen, waitFor } from "../support/ports.js";
 
-const DIST = resolve(__dirname, "../..");
+const DIST = resolve(import.meta.dirname, "../..");
 
 
 /** `npm start` (dist/scripts/dev-cluster.js) with conf files on free ports and no Redis running there. */

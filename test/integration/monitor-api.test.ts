@@ -194,7 +194,7 @@ test("monitor API: overview, history, detail, metrics and stream match what the 
       const { value, done } = await reader.read();
       assert.ok(!done, "stream stays open");
       buf += value;
-      for (let i; (i = buf.indexOf("\n\n")) >= 0; buf = buf.slice(i + 2)) {
+      for (let i: number; (i = buf.indexOf("\n\n")) >= 0; buf = buf.slice(i + 2)) {
         const block = buf.slice(0, i);
         const ev = /^event: (\S+)$/m.exec(block)?.[1];
         const data = /^data: (.*)$/m.exec(block)?.[1];

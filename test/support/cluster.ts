@@ -10,7 +10,7 @@ import { freePorts, portOpen, waitFor } from "./ports.js";
 import { startRedis, type TestRedis } from "./redis.js";
 
 export const SECRET = "test-cluster-secret";
-const DIST = resolve(__dirname, "../..");
+const DIST = resolve(import.meta.dirname, "../..");
 
 export type ServiceName = "gateway" | "msg_server" | "router" | "manager" | "monitor";
 

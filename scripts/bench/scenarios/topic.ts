@@ -5,7 +5,7 @@
  * the highest seq seen) once per inbound chunk, as an efficient client would.
  */
 import { Cmd, type Command } from "../../../shared/protocol/commands.js";
-import { BenchConn, Kind, loginThroughGateway, type ConnHandlers } from "../bench-conn.js";
+import { type BenchConn, Kind, loginThroughGateway, type ConnHandlers } from "../bench-conn.js";
 import { closeAll, loginAll, pool, sleep, withTimeout } from "../clients.js";
 import { LoadEngine } from "../load.js";
 import { loadFigures } from "./figures.js";

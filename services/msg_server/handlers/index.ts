@@ -51,7 +51,7 @@ export function dispatch(srv: MsgServer, conn: Conn, cmd: Command): void {
     conn.reply(errorReply(err));
     return;
   }
-  let result;
+  let result: ReturnType<Handler["handle"]>;
   try {
     result = h.handle(srv, conn, cmd);
   } catch (e) {

@@ -106,12 +106,8 @@ export const sendTopic: Handler = {
       appended.catch(() => undefined);
     }
     return inOrder(s, async () => {
-      let r;
-      if (appended) r = await appended;
-      else {
-        await assertMember(srv, s, name);
-        r = await append();
-      }
+      if (!appended) await assertMember(srv, s, name);
+      const r = await (appended ?? append());
       if (!r.duplicate) {
         srv.topics.fanoutLocal(r.msg);
         srv.topics.route(r.msg);

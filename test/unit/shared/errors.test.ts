@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ErrorCode, errorFromReply, ImError, toImError } from "../../../shared/errors.js";
 
-const doc = readFileSync(resolve(__dirname, "../../../../docs/ERRORS.md"), "utf8");
+const doc = readFileSync(resolve(import.meta.dirname, "../../../../docs/ERRORS.md"), "utf8");
 const documented = new Set([...doc.matchAll(/^\| `(IM_ERR_[A-Z_]+)` \|/gm)].map((m) => m[1]!));
 
 test("every error code is documented in docs/ERRORS.md, and nothing else is", () => {
