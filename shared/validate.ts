@@ -3,7 +3,7 @@ import { CommandError, ErrorCode } from "./errors.js";
 /**
  * Client ids: 1-128 printable characters without whitespace, quotes or backslashes, not starting
  * with "$" (reserved for server-generated senders such as "$system"). The space is reserved as the
- * separator of p2p conversation ids (store.ts `p2pConversation`), and keeping ids bare keeps every
+ * separator of p2p conversation ids (shared/protocol/conversation.ts), and keeping ids bare keeps every
  * line that carries them readable.
  */
 const CLIENT_ID = /^(?!\$)[^\s"\\\u0000-\u001f\u007f]{1,128}$/u;

@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
 import type * as ClusterModule from "../../test/support/cluster.js";
 import { redisKeys } from "../../shared/bus/keys.js";
-import { readRegistry } from "../../shared/bus/registry.js";
+import { RedisProcessRegistry } from "../../shared/bus/redis-process-registry.js";
 import { splitHostPort } from "../../shared/config/common.js";
 import type { NamedProc } from "./proc-stats.js";
 
@@ -127,7 +127,7 @@ async function attach(spec: Extract<TargetSpec, { kind: "gateway" }>): Promise<T
       redis.on("error", () => undefined);
       try {
         await redis.connect();
-        const entries = (await readRegistry(redis, redisKeys(spec.prefix))).filter((e) => e.alive);
+        const entries = (await new RedisProcessRegistry(redis, redisKeys(spec.prefix)).list()).filter((e) => e.alive);
         entries.sort((a, b) => (a.info.role + a.info.addr).localeCompare(b.info.role + b.info.addr));
         const seen = new Map<string, number>();
         const procs: NamedProc[] = entries.map((e) => {

@@ -1,9 +1,7 @@
-import { connect } from "node:net";
-import type { Redis } from "ioredis";
 import type { Logger } from "../../shared/log/logger.js";
-import type { RedisKeys } from "../../shared/bus/keys.js";
-import { readRegistry } from "../../shared/bus/registry.js";
+import type { ProcessRegistry } from "../../shared/bus/process-registry.js";
 import { splitHostPort } from "../../shared/config/common.js";
+import { tcpProbe } from "../../shared/net/probe.js";
 
 interface Candidate {
   addr: string;
@@ -16,8 +14,8 @@ interface Candidate {
 const PROBE_TIMEOUT_MS = 300;
 
 /**
- * Chooses the live msg_server with the fewest connections. Liveness comes from the Redis
- * registry (heartbeat keys with a short TTL), so a dead server is never handed out; when Redis
+ * Chooses the live msg_server with the fewest connections. Liveness comes from the process
+ * registry (heartbeats with a short TTL), so a dead server is never handed out; when the registry
  * cannot be read, seeds that accept a TCP connection are used instead (v1 picked at random from a
  * static list, reference §2.2).
  */
@@ -27,8 +25,7 @@ export class Balancer {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    private readonly registry: ProcessRegistry,
     private readonly seeds: readonly string[],
     private readonly refreshMs: number,
     private readonly log: Logger,
@@ -60,31 +57,17 @@ export class Balancer {
 
   async refresh(): Promise<void> {
     try {
-      const entries = await readRegistry(this.redis, this.keys, "msg_server");
+      const entries = await this.registry.list("msg_server");
       this.candidates = entries
         .filter((e) => e.alive)
         .map((e) => ({ addr: e.info.addr, reported: e.info.stats.connections ?? 0, assigned: 0 }));
-      if (!this.fromRegistry) this.log.info({ live: this.candidates.length }, "using the Redis registry");
+      if (!this.fromRegistry) this.log.info({ live: this.candidates.length }, "using the registry");
       this.fromRegistry = true;
     } catch (err) {
-      if (this.fromRegistry) this.log.warn({ err: (err as Error).message }, "registry unreadable; probing seed list");
+      if (this.fromRegistry) this.log.warn({ err }, "registry unreadable; probing seed list");
       this.fromRegistry = false;
-      const alive = await Promise.all(this.seeds.map((s) => probe(s)));
+      const alive = await Promise.all(this.seeds.map((s) => tcpProbe(splitHostPort(s).host, splitHostPort(s).port, PROBE_TIMEOUT_MS)));
       this.candidates = this.seeds.filter((_, i) => alive[i]).map((addr) => ({ addr, reported: 0, assigned: 0 }));
     }
   }
-}
-
-function probe(addr: string): Promise<boolean> {
-  const { host, port } = splitHostPort(addr);
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(PROBE_TIMEOUT_MS, () => done(false));
-    s.once("connect", () => done(true));
-    s.once("error", () => done(false));
-  });
 }

@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 import { runService, VERSION } from "../../shared/cli.js";
-import { createRedis } from "../../shared/bus/redis.js";
-import { redisKeys } from "../../shared/bus/keys.js";
-import { startHeartbeat } from "../../shared/bus/registry.js";
-import { listenTcp } from "../../shared/net/tcp-server.js";
+import { openRedisBus } from "../../shared/bus/redis-bus.js";
+import { RegistryPublisher } from "../../shared/bus/process-registry.js";
 import { gatewaySchema } from "./config.js";
 import { Balancer } from "./balancer.js";
 import { Gateway } from "./gateway.js";
@@ -16,22 +14,19 @@ void runService(
     schema: gatewaySchema,
     instanceOf: (cfg) => cfg.listen,
     async start(cfg, log) {
-      const keys = redisKeys(cfg.redis.keyPrefix);
-      const redis = createRedis(cfg.redis, log, "gateway");
-      const balancer = new Balancer(redis, keys, cfg.msgServerList, cfg.registryRefreshMs, log);
+      const bus = openRedisBus(cfg.redis, log, { name: "gateway" });
+      const balancer = new Balancer(bus.registry, cfg.msgServerList, cfg.registryRefreshMs, log);
       await balancer.start();
       const gateway = new Gateway(cfg, log, balancer);
-      gateway.start();
-      const server = await listenTcp(cfg.listen, (s) => gateway.handleSocket(s));
-      const heartbeat = startHeartbeat({ redis, keys, log }, { role: "gateway", id: cfg.listen, addr: cfg.listen, version: VERSION }, cfg, () => gateway.stats());
+      await gateway.listen();
+      const heartbeat = new RegistryPublisher(bus.registry, { role: "gateway", id: cfg.listen, addr: cfg.listen, version: VERSION }, cfg, () => gateway.stats(), log).start();
       log.info({ listen: cfg.listen }, "gateway listening");
       return {
         async close() {
           await heartbeat.stop();
           balancer.stop();
-          gateway.close();
-          await server.close();
-          redis.disconnect();
+          await gateway.close();
+          await bus.close();
         },
       };
     },

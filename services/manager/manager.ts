@@ -1,28 +1,14 @@
-import type { Redis } from "ioredis";
 import type { Logger } from "../../shared/log/logger.js";
 import type { Store } from "../../shared/store/store.js";
-import { Channel, Cmd, type Command } from "../../shared/protocol/commands.js";
-import { v1Keys } from "../../shared/bus/keys.js";
-import type { Link } from "../../shared/net/link.js";
+import type { V1Cache } from "../../shared/bus/v1-cache.js";
+import { Channel, type Command } from "../../shared/protocol/commands.js";
+import { parseEnvelope, type Envelope, type SessionEvent } from "../../shared/protocol/envelope.js";
 import type { ManagerConfig } from "./config.js";
 
-// Delete the v1 session cache only if it still names the server that reported the logout.
-const DEL_IF_SERVER = `
-local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-local ok, obj = pcall(cjson.decode, v)
-if ok and obj.MsgServerAddr == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
-interface SessionData {
-  ClientID?: string;
-  ClientAddr?: string;
-  MsgServerAddr?: string;
-  ID?: string;
-  Alive?: boolean;
-  LastSeen?: number;
+/** What the manager needs of a link (a shared/net Link has it). */
+export interface ManagerLink {
+  readonly addr: string;
 }
-
 /**
  * The manager: keeps FishChatServer v1's Redis cache (`IM:<id>session`, `IM:<name>topic`) and the
  * store's client records in step with the msg_servers' status channels. Every write is
@@ -34,22 +20,22 @@ interface SessionData {
  * so whatever it missed while down is written when it returns.
  */
 export class Manager {
-  readonly counters = { sessionCache: 0, sessionStore: 0, topicCache: 0, topicStore: 0, sessionsReaped: 0, errors: 0 };
+  readonly counters = { sessionCache: 0, sessionStore: 0, topicCache: 0, topicStore: 0, sessionsReaped: 0, errors: 0, badMessages: 0 };
   /** Who is logged in where, as reported by each msg_server: lets us close the records of a server that died. */
   private readonly sessionsByServer = new Map<string, Set<string>>();
   private readonly reapTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(
-    private readonly cfg: ManagerConfig,
+    private readonly cfg: Pick<ManagerConfig, "v1CacheTtlMs" | "v1TopicMembersMax">,
     private readonly log: Logger,
-    private readonly redis: Redis,
+    private readonly v1: V1Cache,
     private readonly store: Store,
   ) {}
 
   static channels = [Channel.CLIENT_STATUS, Channel.TOPIC_STATUS, Channel.CLIENT_INFO, Channel.TOPIC_INFO] as const;
 
   /** A link came (back) up: its snapshot will re-list the server's sessions. */
-  onLinkUp(link: Link): void {
+  onLinkUp(link: ManagerLink): void {
     const t = this.reapTimers.get(link.addr);
     if (t) clearTimeout(t);
     this.reapTimers.delete(link.addr);
@@ -59,7 +45,7 @@ export class Manager {
    * A msg_server stopped answering. If it is still gone after `graceMs` (a restart is quicker), its
    * sessions ended without logout events: mark them offline in the store and drop v1's cache keys.
    */
-  onLinkDown(link: Link, graceMs: number, stillDown: () => boolean): void {
+  onLinkDown(link: ManagerLink, graceMs: number, stillDown: () => boolean): void {
     const timer = setTimeout(() => {
       this.reapTimers.delete(link.addr);
       if (!stillDown()) return;
@@ -73,9 +59,10 @@ export class Manager {
     const ids = [...(this.sessionsByServer.get(server) ?? [])];
     this.sessionsByServer.delete(server);
     for (const id of ids) {
+      const gone = { type: "session" as const, clientId: id, clientAddr: "", serverId: server, connId: "", alive: false, lastSeenMs: Date.now() };
       try {
-        await this.apply(server, { name: Cmd.CACHE_SESSION, args: [id, JSON.stringify({ MsgServerAddr: server, Alive: false })] });
-        await this.apply(server, { name: Cmd.STORE_SESSION, args: [id, JSON.stringify({ MsgServerAddr: server, Alive: false, LastSeen: Date.now() })] });
+        await this.apply(server, { ...gone, target: "cache" });
+        await this.apply(server, { ...gone, target: "store" });
         this.counters.sessionsReaped++;
       } catch (err) {
         this.counters.errors++;
@@ -92,52 +79,35 @@ export class Manager {
     else set.delete(id);
   }
 
-  onCommand(link: Link, cmd: Command): void {
-    this.apply(link.addr, cmd).catch((err: unknown) => {
+  onCommand(link: ManagerLink, cmd: Command): void {
+    let e: Envelope | null;
+    try {
+      e = parseEnvelope(cmd);
+    } catch (err) {
+      this.counters.badMessages++;
+      this.log.warn({ err, from: link.addr }, "malformed message from a msg_server");
+      return;
+    }
+    if (!e) return;
+    this.apply(link.addr, e).catch((err: unknown) => {
       this.counters.errors++;
-      this.log.warn({ err, cmd: cmd.name, from: link.addr }, "manager write failed");
+      this.log.warn({ err, type: e.type, from: link.addr }, "manager write failed");
     });
   }
 
-  async apply(from: string, cmd: Command): Promise<void> {
-    const key = cmd.args[0];
-    const data = parseData(cmd.args[1]);
-    if (!key) return;
-    switch (cmd.name) {
-      case Cmd.CACHE_SESSION: {
-        const s = data as SessionData;
-        const server = s.MsgServerAddr ?? from;
-        this.track(server, key, s.Alive !== false);
-        if (s.Alive === false) {
-          await this.redis.eval(DEL_IF_SERVER, 1, v1Keys.session(key), server);
-        } else {
-          const v1 = { ClientID: key, ClientAddr: s.ClientAddr ?? "", MsgServerAddr: server, ID: s.ID ?? "", MaxAge: 0 };
-          await this.redis.set(v1Keys.session(key), JSON.stringify(v1), "PX", this.cfg.v1CacheTtlMs);
-        }
-        this.counters.sessionCache++;
+  async apply(from: string, e: Envelope): Promise<void> {
+    switch (e.type) {
+      case "session":
+        await (e.target === "cache" ? this.cacheSession(from, e) : this.storeSession(from, e));
         return;
-      }
-      case Cmd.STORE_SESSION: {
-        const s = data as SessionData;
-        await this.store.upsertClient({
-          clientId: key,
-          clientAddr: s.ClientAddr ?? "",
-          msgServerAddr: s.MsgServerAddr ?? from,
-          alive: s.Alive !== false,
-          lastSeenMs: typeof s.LastSeen === "number" ? s.LastSeen : Date.now(),
-        });
-        this.counters.sessionStore++;
-        return;
-      }
-      case Cmd.CACHE_TOPIC:
-      case Cmd.STORE_TOPIC: {
+      case "topic-event": {
         // The msg_server already wrote membership to the store; both events refresh v1's cache from it.
-        const topic = await this.store.getTopic(key);
+        const topic = await this.store.getTopic(e.topic);
         if (!topic) return;
-        const members = await this.store.members(key, "", this.cfg.v1TopicMembersMax);
-        const v1 = { TopicName: key, CreaterID: topic.creator, MemberList: members.map((ID) => ({ ID })), MsgServerAddr: "", MaxAge: 0 };
-        await this.redis.set(v1Keys.topic(key), JSON.stringify(v1), "PX", this.cfg.v1CacheTtlMs);
-        if (cmd.name === Cmd.CACHE_TOPIC) this.counters.topicCache++;
+        const members = await this.store.members(e.topic, "", this.cfg.v1TopicMembersMax);
+        const v1 = { TopicName: e.topic, CreaterID: topic.creator, MemberList: members.map((ID) => ({ ID })), MsgServerAddr: "", MaxAge: 0 };
+        await this.v1.putTopic(e.topic, v1, this.cfg.v1CacheTtlMs);
+        if (e.target === "cache") this.counters.topicCache++;
         else this.counters.topicStore++;
         return;
       }
@@ -145,14 +115,26 @@ export class Manager {
         return;
     }
   }
-}
 
-function parseData(json: string | undefined): Record<string, unknown> {
-  if (!json) return {};
-  try {
-    const v = JSON.parse(json) as unknown;
-    return v && typeof v === "object" ? (v as Record<string, unknown>) : {};
-  } catch {
-    return {};
+  private async cacheSession(from: string, e: SessionEvent): Promise<void> {
+    const server = e.serverId || from;
+    this.track(server, e.clientId, e.alive);
+    if (!e.alive) await this.v1.dropSessionIfServer(e.clientId, server);
+    else {
+      const v1 = { ClientID: e.clientId, ClientAddr: e.clientAddr, MsgServerAddr: server, ID: e.connId, MaxAge: 0 };
+      await this.v1.putSession(e.clientId, v1, this.cfg.v1CacheTtlMs);
+    }
+    this.counters.sessionCache++;
+  }
+
+  private async storeSession(from: string, e: SessionEvent): Promise<void> {
+    await this.store.upsertClient({
+      clientId: e.clientId,
+      clientAddr: e.clientAddr,
+      msgServerAddr: e.serverId || from,
+      alive: e.alive,
+      lastSeenMs: e.lastSeenMs,
+    });
+    this.counters.sessionStore++;
   }
 }

@@ -1,9 +1,7 @@
-import type { Redis } from "ioredis";
 import type { Logger } from "../../shared/log/logger.js";
-import type { RedisKeys } from "../../shared/bus/keys.js";
-import { readRegistry, type RegistryEntry } from "../../shared/bus/registry.js";
-import { Cmd, type Command } from "../../shared/protocol/commands.js";
-import type { Link } from "../../shared/net/link.js";
+import type { ProcessRegistry, RegistryEntry } from "../../shared/bus/process-registry.js";
+import type { Command } from "../../shared/protocol/commands.js";
+import { parseEnvelope } from "../../shared/protocol/envelope.js";
 import type { HistoryPoint, Overview, ProcessRole } from "./api-types.js";
 import type { MonitorConfig } from "./config.js";
 import { History } from "./history.js";
@@ -14,8 +12,7 @@ export type TickListener = (overview: Overview, point: HistoryPoint) => void;
 
 export interface CollectorDeps {
   cfg: Pick<MonitorConfig, "id" | "sampleMs" | "historyMs" | "beatStaleMs">;
-  redis: Redis;
-  keys: RedisKeys;
+  registry: ProcessRegistry;
   log: Logger;
   /** The monitor's links to msg_servers, read at every sample. */
   links(): readonly LinkState[];
@@ -67,24 +64,21 @@ export class Collector {
     this.timer = null;
   }
 
-  onCommand(link: Link, cmd: Command): void {
-    if (cmd.name !== Cmd.MONITOR_BEAT) return;
-    // Line-mode subscribers get the beat object as the last argument (ChannelHub.publish).
-    const json = cmd.args[cmd.args.length - 1];
-    let data: { SessionNum?: unknown; ServerId?: unknown; Ts?: unknown; Stats?: unknown };
+  onCommand(link: { addr: string }, cmd: Command): void {
+    let e: ReturnType<typeof parseEnvelope>;
     try {
-      data = cmd.anyData !== undefined ? (cmd.anyData as typeof data) : (JSON.parse(json ?? "{}") as typeof data);
+      e = parseEnvelope(cmd);
     } catch {
-      this.d.log.debug({ from: link.addr }, "monitor beat is not JSON; ignored");
-      return;
+      return; // not a beat, and malformed: nothing for the monitor
     }
+    if (e?.type !== "monitor-beat") return;
     const now = Date.now();
-    const serverId = typeof data.ServerId === "string" ? data.ServerId : link.addr;
-    const stats = numericOnly(data.Stats);
-    const sessionNum = typeof data.SessionNum === "number" ? data.SessionNum : (stats.sessions ?? 0);
+    const serverId = e.serverId ?? link.addr;
+    const stats = e.stats;
+    const sessionNum = e.sessionNum;
     // A v1 msg_server sends only {"SessionNum":N}; keep it usable as the sessions gauge.
     stats.sessions ??= sessionNum;
-    const ts = typeof data.Ts === "number" ? data.Ts : now;
+    const ts = e.ts ?? now;
     this.beats.set(serverId, { serverId, receivedAt: now, ts, sessionNum, stats });
     this.tracker("msg_server", serverId).update(ts, stats);
   }
@@ -143,12 +137,12 @@ export class Collector {
   private async readRegistry(): Promise<void> {
     this.readingSince = Date.now();
     try {
-      this.registry = await readRegistry(this.d.redis, this.d.keys);
+      this.registry = await this.d.registry.list();
       this.registryError = null;
     } catch (err) {
       // Keep the last known registry: statuses go stale, and the dashboard says so.
       const msg = (err as Error).message;
-      if (this.registryError !== msg) this.d.log.warn({ err: msg }, "cannot read the registry");
+      if (this.registryError !== msg) this.d.log.warn({ err }, "cannot read the registry");
       this.registryError = msg;
     }
   }
@@ -176,9 +170,3 @@ export class Collector {
   }
 }
 
-function numericOnly(v: unknown): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (typeof v !== "object" || v === null) return out;
-  for (const [k, x] of Object.entries(v)) if (typeof x === "number" && Number.isFinite(x)) out[k] = x;
-  return out;
-}

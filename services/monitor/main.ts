@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 import { runService, VERSION } from "../../shared/cli.js";
-import { createRedis } from "../../shared/bus/redis.js";
-import { redisKeys } from "../../shared/bus/keys.js";
-import { startHeartbeat } from "../../shared/bus/registry.js";
+import { openRedisBus } from "../../shared/bus/redis-bus.js";
+import { RegistryPublisher } from "../../shared/bus/process-registry.js";
 import { Channel } from "../../shared/protocol/commands.js";
 import { createLinkSet } from "../../shared/net/link-set.js";
-import { listenAdminPort } from "../../shared/net/admin-port.js";
+import { listenServicePort } from "../../shared/net/service-port.js";
 import { monitorSchema } from "./config.js";
 import { Collector } from "./collector.js";
 import { MonitorMetrics } from "./metrics.js";
@@ -19,17 +18,15 @@ void runService(
     schema: monitorSchema,
     instanceOf: (cfg) => cfg.id,
     async start(cfg, log) {
-      const keys = redisKeys(cfg.redis.keyPrefix);
-      const redis = createRedis(cfg.redis, log, "monitor");
+      const bus = openRedisBus(cfg.redis, log, { name: "monitor" });
       // The collector reads the links at every sample; it starts sampling only once they exist.
       const collector = new Collector({
         cfg,
-        redis,
-        keys,
+        registry: bus.registry,
         log,
         links: () => links.all().map((l) => ({ addr: l.addr, up: l.isUp, connects: l.connects })),
       });
-      const links = createLinkSet(cfg, { redis, keys, log }, {
+      const links = createLinkSet(cfg, { registry: bus.registry, log }, {
         channels: [Channel.MONITOR],
         onCommand: (l, cmd) => collector.onCommand(l, cmd),
         // A link drop is the first sign of a dead msg_server: sample now rather than at the next tick.
@@ -45,8 +42,8 @@ void runService(
         processes: collector.overview.totals.processes,
         processesUp: collector.overview.totals.processesUp,
       });
-      const admin = await listenAdminPort({ listen: cfg.listen, role: "monitor", maxLineBytes: cfg.maxLineBytes, log, stats });
-      const heartbeat = startHeartbeat({ redis, keys, log }, { role: "monitor", id: cfg.id, addr: `${cfg.http.host}:${http.port}`, version: VERSION }, cfg, stats);
+      const admin = await listenServicePort({ listen: cfg.listen, role: "monitor", maxLineBytes: cfg.maxLineBytes, log, stats });
+      const heartbeat = new RegistryPublisher(bus.registry, { role: "monitor", id: cfg.id, addr: `${cfg.http.host}:${http.port}`, version: VERSION }, cfg, stats, log).start();
       log.info({ listen: cfg.listen, http: `http://${cfg.http.host}:${http.port}/` }, "monitor started");
       return {
         async close() {
@@ -55,7 +52,7 @@ void runService(
           links.stop();
           await admin.close();
           await http.close();
-          redis.disconnect();
+          await bus.close();
         },
       };
     },

@@ -1,4 +1,4 @@
-import type { RegistryEntry } from "../../shared/bus/registry.js";
+import type { RegistryEntry } from "../../shared/bus/process-registry.js";
 import type { ClusterTotals, HistoryPoint, Overview, ProcessRole, ProcessView } from "./api-types.js";
 import { ERRORS, MSGS_IN, MSGS_OUT, ROUTED_OUT, serverPoint } from "./catalog.js";
 

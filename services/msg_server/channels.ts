@@ -3,8 +3,8 @@ import type { Conn } from "./session.js";
 
 /**
  * v1's seven channels (reference §4): sets of authenticated internal connections on this
- * msg_server. Unlike v1, a publication with AnyData reaches line-mode subscribers as one extra
- * JSON argument, and packet-mode subscribers as v1's CmdInternal frame.
+ * msg_server. A publication with AnyData reaches packet-mode subscribers as v1's CmdInternal
+ * frame and line-mode ones with the object as one extra JSON argument (the LINE dialect).
  */
 export class ChannelHub {
   private readonly subs = new Map<string, Set<Conn>>();
@@ -36,26 +36,12 @@ export class ChannelHub {
     return this.subs.get(channel)?.size ?? 0;
   }
 
-  /** Send one channel message to one subscriber in the form its codec expects. */
-  static sendTo(conn: Conn, cmd: Command): boolean {
-    if (conn.codec === "packet" || cmd.anyData === undefined) return conn.send(cmd);
-    return conn.send({ name: cmd.name, args: [...cmd.args, JSON.stringify(cmd.anyData)] });
-  }
-
-  /** Publish to every subscriber. Returns how many subscribers got it. */
+  /** Publish to every subscriber, each in its own dialect (line mode carries AnyData as a last JSON argument). Returns how many got it. */
   publish(channel: string, cmd: Command): number {
     const set = this.subs.get(channel);
     if (!set || set.size === 0) return 0;
-    let lineForm: Command | null = null;
     let n = 0;
-    for (const conn of set) {
-      if (conn.codec === "packet" || cmd.anyData === undefined) {
-        if (conn.send(cmd)) n++;
-      } else {
-        lineForm ??= { name: cmd.name, args: [...cmd.args, JSON.stringify(cmd.anyData)] };
-        if (conn.send(lineForm)) n++;
-      }
-    }
+    for (const conn of set) if (conn.send(cmd)) n++;
     return n;
   }
 }

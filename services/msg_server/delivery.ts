@@ -1,8 +1,24 @@
-import { Channel, Cmd, type Command } from "../../shared/protocol/commands.js";
-import type { StoredMessage } from "../../shared/store/store.js";
-import { GAP_WAIT_MS, OrderedStream } from "./ordered-stream.js";
+import type { Logger } from "../../shared/log/logger.js";
+import { Channel } from "../../shared/protocol/commands.js";
+import { encodeEnvelope, routedMessage, type RouteP2P } from "../../shared/protocol/envelope.js";
+import type { Store, StoredMessage } from "../../shared/store/store.js";
+import type { ChannelHub } from "./channels.js";
+import type { MsgServerConfig } from "./config.js";
 import type { Session } from "./session.js";
-import type { MsgServer } from "./msg-server.js";
+import type { MsgServerStats } from "./stats.js";
+import { deliveryStream } from "./streams.js";
+
+export interface P2PDeliveryDeps {
+  cfg: Pick<MsgServerConfig, "syncBatch">;
+  store: Store;
+  stats: MsgServerStats;
+  sessions: { get(clientId: string): Session | undefined; values(): Iterable<Session> };
+  channels: ChannelHub;
+  log: Logger;
+}
+
+/** Sessions whose inbox heads one sweep reads per store call. */
+const SWEEP_SLICE = 1000;
 
 /**
  * p2p delivery. The store's per-recipient inbox is the queue: a message is committed there before
@@ -10,84 +26,82 @@ import type { MsgServer } from "./msg-server.js";
  * If a route is lost, the recipient's msg_server notices the gap (or the sweep notices the inbox
  * head ahead of the connection) and pulls from the store. Entries leave the inbox on P2P_ACK.
  */
+export class P2PDelivery {
+  constructor(private readonly d: P2PDeliveryDeps) {}
 
-/** `RESP_MESSAGE_P2P [msg, from, uuid]` (v1); line mode appends seq and ts. */
-export function p2pPush(session: Session, msg: StoredMessage): Command {
-  return session.conn.codec === "packet"
-    ? { name: Cmd.RESP_MESSAGE_P2P, args: [msg.body, msg.from, msg.uuid] }
-    : { name: Cmd.RESP_MESSAGE_P2P, args: [msg.body, msg.from, msg.uuid, String(msg.seq), String(msg.ts)] };
-}
-
-/** Create the session's inbox stream and start catching up from the store. */
-export async function openInbox(srv: MsgServer, session: Session): Promise<void> {
-  const { store, cfg } = srv;
-  // Everything still in the inbox is redelivered (at least once): start before the oldest entry.
-  // The head is read first: positions up to it that the catch-up does not find were acknowledged.
-  const head = (await store.inboxHeads([session.clientId])).get(session.clientId) ?? 0;
-  const first = await store.inboxRange(session.clientId, 0, 1);
-  if (session.ended) return;
-  const start = first.length > 0 ? first[0]!.ipos - 1 : head;
-  const stream = new OrderedStream<StoredMessage>(start, {
-    push: (pos, msg) => {
-      srv.stats.msgsOut++;
-      session.unacked.set(msg.uuid, pos);
-      return session.conn.send(p2pPush(session, msg));
-    },
-    pull: async (after, limit) => {
-      srv.stats.storePulls++;
-      const entries = await store.inboxRange(session.clientId, after, limit);
-      return entries.map((e) => ({ pos: e.ipos, item: e.msg }));
-    },
-    congested: () => srv.congested(session.conn),
-    writable: () => srv.writable(session.conn),
-    batch: cfg.syncBatch,
-    skipHoles: store.atomicAppends,
-    maxStash: cfg.syncBatch * 4,
-    holeGraceMs: 2000,
-    gapWaitMs: GAP_WAIT_MS,
-    onError: (err) => srv.log.warn({ err, clientId: session.clientId }, "inbox pull failed; the sweep will retry"),
-  });
-  session.inbox = stream;
-  stream.open(head);
-}
-
-/** After the store committed a p2p message: hand it to the recipient here, or to the router. */
-export function deliverP2P(srv: MsgServer, msg: StoredMessage, ipos: number): void {
-  const local = srv.sessions.get(msg.to);
-  if (local) {
-    offerP2P(local, msg, ipos, srv);
-    return;
+  /** Create the session's inbox stream and start catching up from the store. */
+  async openInbox(session: Session): Promise<void> {
+    const { store, cfg, stats, log } = this.d;
+    // Everything still in the inbox is redelivered (at least once): start before the oldest entry.
+    // The head is read first: positions up to it that the catch-up does not find were acknowledged.
+    const head = (await store.inboxHeads([session.clientId])).get(session.clientId) ?? 0;
+    const first = await store.inboxRange(session.clientId, 0, 1);
+    if (session.ended) return;
+    const start = first.length > 0 ? first[0]!.ipos - 1 : head;
+    const stream = deliveryStream(start, {
+      conn: session.conn,
+      batch: cfg.syncBatch,
+      atomicAppends: store.atomicAppends,
+      push: (pos, msg) => {
+        stats.msgsOut++;
+        session.unacked.set(msg.uuid, pos);
+        return session.conn.send(session.conn.dialect.p2pPush(msg));
+      },
+      pull: async (after, limit) => {
+        stats.storePulls++;
+        const entries = await store.inboxRange(session.clientId, after, limit);
+        return entries.map((e) => ({ pos: e.ipos, item: e.msg }));
+      },
+      onError: (err) => log.warn({ err, clientId: session.clientId }, "inbox pull failed; the sweep will retry"),
+    });
+    session.inbox = stream;
+    stream.open(head);
   }
-  // Nobody subscribed (router down): the recipient's msg_server finds it by its sweep.
-  const n = srv.channels.publish(Channel.SEND, {
-    name: Cmd.SEND_MESSAGE_P2P,
-    args: [msg.to, msg.body, msg.from, msg.uuid, String(ipos), String(msg.seq), String(msg.ts)],
-  });
-  if (n > 0) srv.stats.routedOut++;
-}
 
-export function offerP2P(session: Session, msg: StoredMessage, ipos: number, srv: MsgServer): void {
-  if (session.inbox) session.inbox.offer(ipos, msg);
-  else srv.log.debug({ clientId: session.clientId }, "message before inbox opened; login sync will read it");
-}
+  /** After the store committed a p2p message: hand it to the recipient here, or to the router. */
+  deliver(msg: StoredMessage, ipos: number): void {
+    const local = this.d.sessions.get(msg.to);
+    if (local) {
+      this.offer(local, msg, ipos);
+      return;
+    }
+    // Nobody subscribed (router down): the recipient's msg_server finds it by its sweep.
+    const e: RouteP2P = { type: "route-p2p", to: msg.to, from: msg.from, body: msg.body, uuid: msg.uuid, ipos, seq: msg.seq, ts: msg.ts };
+    if (this.d.channels.publish(Channel.SEND, encodeEnvelope(e)) > 0) this.d.stats.routedOut++;
+  }
 
-/** A ROUTE_MESSAGE_P2P from the router: [to, msg, from, uuid, ipos, seq, ts]. */
-export function parseRouted(args: readonly string[]): { msg: StoredMessage; ipos: number } | null {
-  const [to, body, from, uuid, ipos, seq, ts] = args;
-  if (to === undefined || body === undefined || from === undefined || uuid === undefined) return null;
-  const ip = Number(ipos);
-  const sq = Number(seq);
-  if (!Number.isSafeInteger(ip) || ip <= 0 || !Number.isSafeInteger(sq)) return null;
-  const conv = to < from ? `p2p:${to} ${from}` : `p2p:${from} ${to}`;
-  return { msg: { uuid, kind: "p2p", conv, seq: sq, from, to, body, ts: Number(ts) || Date.now() }, ipos: ip };
-}
+  /**
+   * A message the router sent here. False when the recipient is not here: the router's location
+   * cache is stale (the caller answers ROUTE_NACK); the message is safe in the store either way.
+   */
+  routed(e: RouteP2P): boolean {
+    this.d.stats.routedIn++;
+    const s = this.d.sessions.get(e.to);
+    if (!s) {
+      this.d.stats.routeNacks++;
+      return false;
+    }
+    this.offer(s, routedMessage(e), e.ipos);
+    return true;
+  }
 
-/** Safety net for lost routes: compare each local inbox head with what the connection has seen. */
-export async function sweepInboxes(srv: MsgServer): Promise<void> {
-  const sessions = [...srv.sessions.values()].filter((s) => s.inbox && !s.ended);
-  for (let i = 0; i < sessions.length; i += 1000) {
-    const chunk = sessions.slice(i, i + 1000);
-    const heads = await srv.store.inboxHeads(chunk.map((s) => s.clientId));
-    for (const s of chunk) s.inbox?.behind(heads.get(s.clientId) ?? 0);
+  /** A route to this client was lost: read its inbox from the store now. */
+  resync(clientId: string): void {
+    this.d.sessions.get(clientId)?.inbox?.pull();
+  }
+
+  private offer(session: Session, msg: StoredMessage, ipos: number): void {
+    if (session.inbox) session.inbox.offer(ipos, msg);
+    else this.d.log.debug({ clientId: session.clientId }, "message before inbox opened; login sync will read it");
+  }
+
+  /** Safety net for lost routes: compare each local inbox head with what the connection has seen. */
+  async sweep(): Promise<void> {
+    const sessions = [...this.d.sessions.values()].filter((s) => s.inbox && !s.ended);
+    for (let i = 0; i < sessions.length; i += SWEEP_SLICE) {
+      const slice = sessions.slice(i, i + SWEEP_SLICE);
+      const heads = await this.d.store.inboxHeads(slice.map((s) => s.clientId));
+      for (const s of slice) s.inbox?.behind(heads.get(s.clientId) ?? 0);
+    }
   }
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { runService, VERSION } from "../../shared/cli.js";
-import { createRedis } from "../../shared/bus/redis.js";
-import { redisKeys } from "../../shared/bus/keys.js";
-import { startHeartbeat } from "../../shared/bus/registry.js";
+import { openRedisBus } from "../../shared/bus/redis-bus.js";
+import { RegistryPublisher } from "../../shared/bus/process-registry.js";
 import { listenTcp } from "../../shared/net/tcp-server.js";
+import { TcpTransport } from "../../shared/net/tcp-transport.js";
 import { openStore } from "../../shared/store/open-store.js";
 import { advertiseAddrOf, msgServerSchema } from "./config.js";
 import { MsgServer } from "./msg-server.js";
@@ -17,31 +17,18 @@ void runService(
     instanceOf: advertiseAddrOf,
     async start(cfg, log) {
       const serverId = advertiseAddrOf(cfg);
-      const keys = redisKeys(cfg.redis.keyPrefix);
-      const redis = createRedis(cfg.redis, log, `msg_server:${serverId}`);
-      const sub = createRedis(cfg.redis, log, `msg_server:${serverId}:sub`);
-      const store = await openStore(
-        { mongoUri: cfg.store.mongoUri || process.env.FISHCHAT_MONGO_URI, mongoDb: cfg.store.mongoDb, dataDir: cfg.store.dataDir, inboxMaxPending: cfg.store.inboxMaxPending, durability: cfg.store.durability },
-        log,
-      );
-      const core = new MsgServer({ cfg, log, store, redis, keys, serverId });
+      const bus = openRedisBus(cfg.redis, log, { name: `msg_server:${serverId}`, sessionTtlMs: cfg.sessionTtlMs });
+      const store = await openStore(cfg.store, log);
+      const core = new MsgServer({ cfg, log, store, bus, serverId });
 
       // Kicks of duplicate logins arrive on this server's control channel.
-      sub.on("message", (_ch: string, message: string) => core.onControl(message));
-      void sub.subscribe(keys.control(serverId)).catch((err: Error) => log.warn({ err: err.message }, "control subscribe failed; will retry on reconnect"));
+      bus.control.listen(serverId, (m) => core.sessions.onControl(m)).catch((err: unknown) => log.warn({ err }, "control subscribe failed; will retry on reconnect"));
       // After a Redis restart the session table is empty: re-register everyone at once.
-      let readyOnce = false;
-      redis.on("ready", () => {
-        if (readyOnce) void core.refreshSessions();
-        readyOnce = true;
-      });
+      bus.onReconnect(() => void core.sessions.refresh());
 
-      const server = await listenTcp(cfg.listen, (socket) => core.handleSocket(socket));
+      const server = await listenTcp(cfg.listen, (socket) => core.handleTransport(new TcpTransport(socket)));
       core.start();
-      const heartbeat = startHeartbeat({ redis, keys, log }, { role: "msg_server", id: serverId, addr: serverId, version: VERSION }, cfg, () => ({
-        ...core.gauges(),
-        ...core.lastStats,
-      }));
+      const heartbeat = new RegistryPublisher(bus.registry, { role: "msg_server", id: serverId, addr: serverId, version: VERSION }, cfg, () => ({ ...core.gauges(), ...core.lastStats }), log).start();
       log.info({ listen: cfg.listen, advertise: serverId, store: store.kind }, "msg_server listening");
       return {
         async close() {
@@ -49,8 +36,7 @@ void runService(
           await core.close();
           await server.close();
           await store.close();
-          redis.disconnect();
-          sub.disconnect();
+          await bus.close();
         },
       };
     },

@@ -67,10 +67,6 @@ export class OrderedStream<T> {
     this.last = start;
   }
 
-  get isPulling(): boolean {
-    return this.pulling;
-  }
-
   /**
    * Start delivering: catch up from the store, then accept live entries. `floor`, when given, is
    * a head read before the catch-up: positions up to it that the catch-up did not find were

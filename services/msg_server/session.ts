@@ -1,5 +1,5 @@
 import type { Connection } from "../../shared/net/connection.js";
-import type { SessionLocation } from "../../shared/bus/session-registry.js";
+import type { SessionLocation } from "../../shared/bus/session-directory.js";
 import type { StoredMessage } from "../../shared/store/store.js";
 import type { OrderedStream } from "./ordered-stream.js";
 
@@ -20,7 +20,6 @@ export function newConnState(): ConnState {
 /** One logged-in client on this msg_server. */
 export class Session {
   readonly loc: SessionLocation;
-  readonly loginAt = Date.now();
   /** The recipient's inbox, delivered in inbox-position order. Set once the login sync starts. */
   inbox: OrderedStream<StoredMessage> | null = null;
   /** Topic name -> its stream on this connection. */
@@ -47,6 +46,6 @@ export class Session {
 
   /** v1 packet clients have no topic acknowledgement: a topic message written to them counts as acknowledged. */
   get autoAckTopics(): boolean {
-    return this.conn.codec === "packet";
+    return this.conn.dialect.autoAckTopics;
   }
 }

@@ -1,32 +1,42 @@
-import { Channel, Cmd, type Command } from "../../shared/protocol/commands.js";
-import { encode } from "../../shared/protocol/codec.js";
-import type { StoredMessage } from "../../shared/store/store.js";
-import { GAP_WAIT_MS, OrderedStream } from "./ordered-stream.js";
+import type { Logger } from "../../shared/log/logger.js";
+import { Channel, type Command } from "../../shared/protocol/commands.js";
+import type { Dialect } from "../../shared/protocol/dialect.js";
+import { encodeEnvelope } from "../../shared/protocol/envelope.js";
+import type { Store, StoredMessage } from "../../shared/store/store.js";
+import type { ChannelHub } from "./channels.js";
+import type { MsgServerConfig } from "./config.js";
 import type { Session } from "./session.js";
-import type { MsgServer } from "./msg-server.js";
+import type { MsgServerStats } from "./stats.js";
+import { deliveryStream } from "./streams.js";
+
+export interface LocalTopicsDeps {
+  cfg: Pick<MsgServerConfig, "syncBatch" | "topicBacklogMax" | "topicBacklogMaxAgeMs">;
+  store: Store;
+  stats: MsgServerStats;
+  channels: ChannelHub;
+  log: Logger;
+}
+
+/** Topic names per TOPIC_SNAPSHOT line, and per store call of a sweep. */
+const SNAPSHOT_SLICE = 500;
+const SWEEP_SLICE = 1000;
 
 /** Sender id of notices we generate; client ids cannot start with "$" (shared/validate.ts). */
 export const SYSTEM_SENDER = "$system";
 
-/** `RESP_MESSAGE_TOPIC [name, msg, from]` (v1); line mode appends uuid, seq and ts. */
-export function topicPush(packet: boolean, msg: StoredMessage): Command {
-  return packet
-    ? { name: Cmd.RESP_MESSAGE_TOPIC, args: [msg.conv, msg.body, msg.from] }
-    : { name: Cmd.RESP_MESSAGE_TOPIC, args: [msg.conv, msg.body, msg.from, msg.uuid, String(msg.seq), String(msg.ts)] };
-}
-
 /**
- * The push of one message, encoded once per codec and shared by every member it goes to. Keyed
+ * The push of one message, encoded once per dialect and shared by every member it goes to. Keyed
  * weakly by the message object, which fan-out hands to all local members: formatting it per
  * member was the largest cost after write() in the topic benchmark.
  */
-const encodedPushes = new WeakMap<StoredMessage, { line?: string; packet?: Buffer }>();
+const encodedPushes = new WeakMap<StoredMessage, Map<Dialect, string | Buffer>>();
 
-export function encodedTopicPush(packet: boolean, msg: StoredMessage): string | Buffer {
-  let e = encodedPushes.get(msg);
-  if (!e) encodedPushes.set(msg, (e = {}));
-  if (packet) return (e.packet ??= encode("packet", topicPush(true, msg)) as Buffer);
-  return (e.line ??= encode("line", topicPush(false, msg)) as string);
+export function encodedTopicPush(dialect: Dialect, msg: StoredMessage): string | Buffer {
+  let byDialect = encodedPushes.get(msg);
+  if (!byDialect) encodedPushes.set(msg, (byDialect = new Map()));
+  let bytes = byDialect.get(dialect);
+  if (bytes === undefined) byDialect.set(dialect, (bytes = dialect.encode(dialect.topicPush(msg))));
+  return bytes;
 }
 
 /**
@@ -37,7 +47,7 @@ export function encodedTopicPush(packet: boolean, msg: StoredMessage): string | 
 export class LocalTopics {
   private readonly members = new Map<string, Set<Session>>();
 
-  constructor(private readonly srv: MsgServer) {}
+  constructor(private readonly d: LocalTopicsDeps) {}
 
   get count(): number {
     return this.members.size;
@@ -51,8 +61,8 @@ export class LocalTopics {
   snapshot(): Command[] {
     const names = this.names();
     const out: Command[] = [];
-    for (let i = 0; i < names.length; i += 500) out.push({ name: Cmd.TOPIC_SNAPSHOT, args: names.slice(i, i + 500) });
-    if (out.length === 0) out.push({ name: Cmd.TOPIC_SNAPSHOT, args: [] });
+    for (let i = 0; i < names.length; i += SNAPSHOT_SLICE) out.push(encodeEnvelope({ type: "topic-snapshot", topics: names.slice(i, i + SNAPSHOT_SLICE) }));
+    if (out.length === 0) out.push(encodeEnvelope({ type: "topic-snapshot", topics: [] }));
     return out;
   }
 
@@ -66,43 +76,36 @@ export class LocalTopics {
 
   /** Hand a committed topic message to the router for the other servers with members online. */
   route(msg: StoredMessage): void {
-    const n = this.srv.channels.publish(Channel.TOPIC_SYNC, {
-      name: Cmd.ROUTE_MESSAGE_TOPIC,
-      args: [msg.conv, msg.body, msg.from, msg.uuid, String(msg.seq), String(msg.ts)],
-    });
-    if (n > 0) this.srv.stats.topicRoutedOut++;
+    const e = { type: "route-topic" as const, topic: msg.conv, from: msg.from, body: msg.body, uuid: msg.uuid, seq: msg.seq, ts: msg.ts };
+    if (this.d.channels.publish(Channel.TOPIC_SYNC, encodeEnvelope(e)) > 0) this.d.stats.topicRoutedOut++;
   }
 
   /** Start delivering `name` to the session from position `start` (exclusive). */
   attach(session: Session, name: string, start: number): void {
     if (session.ended || session.topics.has(name)) return;
-    const { srv } = this;
-    const stream = new OrderedStream<StoredMessage>(start, {
+    const { d } = this;
+    const stream = deliveryStream(start, {
+      conn: session.conn,
+      batch: d.cfg.syncBatch,
+      atomicAppends: d.store.atomicAppends,
       push: (_pos, msg) => {
-        srv.stats.topicDeliveries++;
+        d.stats.topicDeliveries++;
         if (session.autoAckTopics) session.dirtyCursors.set(name, msg.seq);
-        return session.conn.sendEncoded(encodedTopicPush(session.conn.codec === "packet", msg));
+        return session.conn.sendEncoded(encodedTopicPush(session.conn.dialect, msg));
       },
       pull: async (after, limit) => {
-        srv.stats.storePulls++;
-        const msgs = await srv.store.topicRange(name, after, limit);
+        d.stats.storePulls++;
+        const msgs = await d.store.topicRange(name, after, limit);
         return msgs.map((m) => ({ pos: m.seq, item: m }));
       },
-      congested: () => srv.congested(session.conn),
-    writable: () => srv.writable(session.conn),
-      batch: srv.cfg.syncBatch,
-      skipHoles: srv.store.atomicAppends,
-      maxStash: srv.cfg.syncBatch * 4,
-      holeGraceMs: 2000,
-      gapWaitMs: GAP_WAIT_MS,
-      onError: (err) => srv.log.warn({ err, topic: name }, "topic pull failed; the sweep will retry"),
+      onError: (err) => d.log.warn({ err, topic: name }, "topic pull failed; the sweep will retry"),
     });
     session.topics.set(name, stream);
     let set = this.members.get(name);
     if (!set) {
       set = new Set();
       this.members.set(name, set);
-      srv.channels.publish(Channel.TOPIC_SYNC, { name: Cmd.TOPIC_ONLINE, args: [name] });
+      d.channels.publish(Channel.TOPIC_SYNC, encodeEnvelope({ type: "topic-online", topics: [name] }));
     }
     set.add(session);
     stream.open();
@@ -116,7 +119,7 @@ export class LocalTopics {
     set.delete(session);
     if (set.size === 0) {
       this.members.delete(name);
-      this.srv.channels.publish(Channel.TOPIC_SYNC, { name: Cmd.TOPIC_OFFLINE, args: [name] });
+      this.d.channels.publish(Channel.TOPIC_SYNC, encodeEnvelope({ type: "topic-offline", topics: [name] }));
     }
   }
 
@@ -130,7 +133,7 @@ export class LocalTopics {
    * how many messages it missed, never silence.
    */
   async loginSync(session: Session): Promise<void> {
-    const { store, cfg } = this.srv;
+    const { store, cfg } = this.d;
     const names = await store.topicsOf(session.clientId);
     if (names.length === 0 || session.ended) return;
     const heads = await store.topicHeads(names);
@@ -156,7 +159,7 @@ export class LocalTopics {
 
   /** Skip backlog entries older than topicBacklogMaxAgeMs. */
   private async skipAged(name: string, start: number, head: number): Promise<{ start: number; skipped: number }> {
-    const { store, cfg } = this.srv;
+    const { store, cfg } = this.d;
     const oldest = Date.now() - cfg.topicBacklogMaxAgeMs;
     let skipped = 0;
     while (start < head) {
@@ -172,19 +175,15 @@ export class LocalTopics {
   }
 
   private notifyDropped(session: Session, name: string, dropped: number): void {
-    session.conn.send(
-      session.conn.codec === "packet"
-        ? { name: Cmd.RESP_MESSAGE_TOPIC, args: [name, `(${dropped} earlier messages exceeded the offline backlog limit and were not kept for you)`, SYSTEM_SENDER] }
-        : { name: Cmd.TOPIC_GAP, args: [name, String(dropped)] },
-    );
+    session.conn.send(session.conn.dialect.topicGap(name, dropped, SYSTEM_SENDER));
   }
 
   /** Safety net for lost topic routes: compare each topic's head with what local members have seen. */
   async sweep(): Promise<void> {
     const names = this.names();
-    for (let i = 0; i < names.length; i += 1000) {
-      const chunk = names.slice(i, i + 1000);
-      const heads = await this.srv.store.topicHeads(chunk);
+    for (let i = 0; i < names.length; i += SWEEP_SLICE) {
+      const chunk = names.slice(i, i + SWEEP_SLICE);
+      const heads = await this.d.store.topicHeads(chunk);
       for (const name of chunk) {
         const head = heads.get(name) ?? 0;
         for (const s of this.members.get(name) ?? []) s.topics.get(name)?.behind(head);

@@ -1,9 +1,9 @@
-import type { SessionRegistry } from "../../shared/bus/session-registry.js";
+import type { SessionDirectory } from "../../shared/bus/session-directory.js";
 
 /**
  * Client -> msg_server, cached in memory so routing a message costs no Redis round trip. Kept
  * fresh by the CACHE_SESSION events every msg_server publishes on login and logout (and replays
- * as a snapshot when we subscribe); a miss falls back to the Redis session table.
+ * as a snapshot when we subscribe); a miss falls back to the session directory.
  */
 export class LocationCache {
   private readonly map = new Map<string, string>();
@@ -11,7 +11,7 @@ export class LocationCache {
   misses = 0;
 
   constructor(
-    private readonly registry: SessionRegistry,
+    private readonly directory: SessionDirectory,
     private readonly max: number,
   ) {}
 
@@ -27,7 +27,7 @@ export class LocationCache {
 
   async lookup(clientId: string): Promise<string | null> {
     this.misses++;
-    const loc = await this.registry.lookup(clientId);
+    const loc = await this.directory.lookup(clientId);
     if (loc) this.set(clientId, loc.serverId);
     return loc?.serverId ?? null;
   }

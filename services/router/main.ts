@@ -1,11 +1,9 @@
 #!/usr/bin/env node
 import { runService, VERSION } from "../../shared/cli.js";
-import { createRedis } from "../../shared/bus/redis.js";
-import { redisKeys } from "../../shared/bus/keys.js";
-import { startHeartbeat } from "../../shared/bus/registry.js";
-import { SessionRegistry } from "../../shared/bus/session-registry.js";
-import { createLinkSet } from "../../shared/net/link-set.js";
-import { listenAdminPort } from "../../shared/net/admin-port.js";
+import { openRedisBus } from "../../shared/bus/redis-bus.js";
+import { RegistryPublisher } from "../../shared/bus/process-registry.js";
+import { createLinkSet, type LinkSet } from "../../shared/net/link-set.js";
+import { listenServicePort } from "../../shared/net/service-port.js";
 import { routerSchema } from "./config.js";
 import { LocationCache } from "./locations.js";
 import { Router } from "./router.js";
@@ -18,28 +16,27 @@ void runService(
     schema: routerSchema,
     instanceOf: (cfg) => cfg.id,
     async start(cfg, log) {
-      const keys = redisKeys(cfg.redis.keyPrefix);
-      const redis = createRedis(cfg.redis, log, "router");
-      // The session TTL is irrelevant here: the router only reads the table.
-      const locations = new LocationCache(new SessionRegistry(redis, keys, 60_000), cfg.locationCacheMax);
-      const router = new Router(log, locations);
-      const links = createLinkSet(cfg, { redis, keys, log }, {
+      const bus = openRedisBus(cfg.redis, log, { name: "router" });
+      const locations = new LocationCache(bus.sessions, cfg.locationCacheMax);
+      // The router and its links refer to each other: the links deliver to the router, the router sends on the links.
+      let links: LinkSet | null = null;
+      const router = new Router(log, locations, { get: (a) => links?.get(a), all: () => links?.all() ?? [] });
+      links = createLinkSet(cfg, { registry: bus.registry, log }, {
         channels: Router.channels,
         onCommand: (l, cmd) => router.onCommand(l, cmd),
         onUp: (l) => router.onLinkUp(l),
         onDown: (l) => router.onLinkDown(l),
       });
-      router.attach(links);
       links.start();
-      const admin = await listenAdminPort({ listen: cfg.listen, role: "router", maxLineBytes: cfg.maxLineBytes, log, stats: () => router.stats() });
-      const heartbeat = startHeartbeat({ redis, keys, log }, { role: "router", id: cfg.id, addr: cfg.listen, version: VERSION }, cfg, () => router.stats());
+      const admin = await listenServicePort({ listen: cfg.listen, role: "router", maxLineBytes: cfg.maxLineBytes, log, stats: () => router.stats() });
+      const heartbeat = new RegistryPublisher(bus.registry, { role: "router", id: cfg.id, addr: cfg.listen, version: VERSION }, cfg, () => router.stats(), log).start();
       log.info({ listen: cfg.listen, seeds: cfg.msgServerList }, "router started");
       return {
         async close() {
           await heartbeat.stop();
-          links.stop();
+          links?.stop();
           await admin.close();
-          redis.disconnect();
+          await bus.close();
         },
       };
     },

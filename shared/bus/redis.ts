@@ -27,7 +27,7 @@ export function createRedis(cfg: RedisConfig, log: Logger, name: string): Redis 
     if (wasReady) log.info({ redis: name }, "redis reconnected");
     wasReady = true;
   });
-  redis.on("error", (err: Error) => log.debug({ err: err.message, redis: name }, "redis error"));
+  redis.on("error", (err: Error) => log.debug({ err, redis: name }, "redis error"));
   redis.on("end", () => log.debug({ redis: name }, "redis connection ended"));
   return redis;
 }

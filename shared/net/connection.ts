@@ -1,21 +1,23 @@
-import type { Socket } from "node:net";
 import type { Logger } from "../log/logger.js";
-import { Cmd, type Command } from "../protocol/commands.js";
-import { Decoder, encode, type CodecKind, type Limits } from "../protocol/codec.js";
-import { ErrorCode, ImError, ProtocolError } from "../errors.js";
 import { truncate } from "../log/logger.js";
+import { Cmd, type Command } from "../protocol/commands.js";
+import { Decoder, LINE } from "../protocol/codec.js";
+import { errorReply, type Dialect, type FrameDecoder, type Limits } from "../protocol/dialect.js";
+import { ErrorCode, ImError, ProtocolError } from "../errors.js";
+import type { Transport } from "./transport.js";
 
 export interface ConnectionOptions<S> {
   limits: Limits;
   log: Logger;
-  /** Bytes queued for this socket (ours plus the kernel-side write buffer Node keeps) before it counts as a slow consumer. */
+  /** Bytes queued for this connection (ours plus the transport's own buffer) before it counts as a slow consumer. */
   maxOutboundBytes: number;
-  /** Replies awaiting an async handler before we stop reading from the socket (inbound backpressure). */
+  /** Replies awaiting an async handler before we stop reading from the transport (inbound backpressure). */
   maxInflight: number;
-  /** Codec for what we send before the peer has sent anything (outgoing links). */
-  initialCodec?: CodecKind;
-  /** Turn on TCP keepalive (outgoing links). */
-  keepAlive?: boolean;
+  /**
+   * The dialect, when it is known before the peer sends anything (outgoing links: line; a
+   * WebSocket: JSON). Otherwise it is detected from the first byte (line or v1 packet).
+   */
+  dialect?: Dialect;
   state: S;
   onCommand(conn: Connection<S>, cmd: Command): void;
   onClose(conn: Connection<S>, reason: ImError | null): void;
@@ -23,6 +25,8 @@ export interface ConnectionOptions<S> {
 
 type Reply = Command | null;
 interface Slot {
+  /** The command this slot answers (its request id, for dialects that echo one). */
+  request: Command | null;
   done: boolean;
   value: Reply;
 }
@@ -35,26 +39,29 @@ const FLUSH_THRESHOLD_BYTES = 64 * 1024;
 const CLOSE_LINGER_MS = 1000;
 
 /**
- * One TCP connection speaking either codec: framing and decoding in, ordered replies and
- * coalesced writes out, with bounds on both sides. Knows nothing about commands' meaning.
+ * One client or link connection over any transport, speaking one dialect: decoding in, ordered
+ * replies and coalesced writes out, with bounds on both sides. Knows nothing about what the
+ * commands mean, and nothing about sockets.
  */
 export class Connection<S = unknown> {
   readonly id = `c-${(++connCounter).toString(36)}`;
   private childLog: Logger | null = null;
   private peer: string | null = null;
   readonly state: S;
-  lastInboundMs = Date.now();
+  readonly openedAtMs = Date.now();
+  lastInboundMs = this.openedAtMs;
   /** Outbound bound in bytes; raised for a connection that turns out to be an internal link. */
   maxOutboundBytes: number;
-  /** Last time the kernel buffer drained (or the connection opened): detects frozen readers. */
-  lastDrainMs = Date.now();
+  /** Last time the transport drained (or the connection opened): detects frozen readers. */
+  lastDrainMs = this.openedAtMs;
   closed = false;
   closeReason: ImError | null = null;
 
-  private readonly socket: Socket;
+  private readonly transport: Transport;
   private readonly opts: ConnectionOptions<S>;
-  private readonly decoder: Decoder;
-  private outKind: CodecKind | null;
+  private readonly decoder: FrameDecoder;
+  /** Fixed dialect, or null while the auto-detecting decoder has not seen a byte. */
+  private fixedDialect: Dialect | null;
   private outText = "";
   private outBufs: Buffer[] = [];
   private outBytes = 0;
@@ -62,25 +69,23 @@ export class Connection<S = unknown> {
   private readonly slots: Slot[] = [];
   private paused = false;
 
-  constructor(socket: Socket, opts: ConnectionOptions<S>) {
-    this.socket = socket;
+  constructor(transport: Transport, opts: ConnectionOptions<S>) {
+    this.transport = transport;
     this.opts = opts;
     this.state = opts.state;
     this.maxOutboundBytes = opts.maxOutboundBytes;
-    this.decoder = new Decoder(opts.limits);
-    this.outKind = opts.initialCodec ?? null;
-    socket.setNoDelay(true);
-    // TCP keepalive only where nothing else notices a dead peer: clients are covered by the idle
-    // timeout, links by their pings. (One setsockopt less per login.)
-    if (opts.keepAlive) socket.setKeepAlive(true, 30_000);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("drain", () => {
-      this.lastDrainMs = Date.now();
+    this.fixedDialect = opts.dialect ?? null;
+    this.decoder = opts.dialect ? opts.dialect.decoder(opts.limits) : new Decoder(opts.limits);
+    transport.attach({
+      data: (chunk) => this.onData(chunk),
+      drain: () => {
+        this.lastDrainMs = Date.now();
+      },
+      error: (err) => {
+        if (this.opts.log.isLevelEnabled("debug")) this.log.debug({ err }, "transport error");
+      },
+      close: () => this.onTransportClose(),
     });
-    socket.on("error", (err) => {
-      if (this.opts.log.isLevelEnabled("debug")) this.log.debug({ err }, "socket error");
-    });
-    socket.on("close", () => this.onSocketClose());
   }
 
   /**
@@ -92,35 +97,45 @@ export class Connection<S = unknown> {
     return this.childLog;
   }
 
-  /** "ip:port" of the peer, read from the socket on first use (getpeername is a system call). */
+  /** "ip:port" of the peer, read on first use (getpeername is a system call). */
   get remoteAddr(): string {
-    this.peer ??= `${this.socket.remoteAddress ?? "?"}:${this.socket.remotePort ?? 0}`;
+    this.peer ??= this.transport.remoteAddress();
     return this.peer;
   }
 
-  get codec(): CodecKind | null {
-    return this.outKind ?? this.decoder.kind;
+  get transportKind(): Transport["kind"] {
+    return this.transport.kind;
   }
 
-  /** Bytes waiting to reach the peer: ours not yet handed to the socket plus the socket's own buffer. */
+  /** The connection's dialect; null until a TCP peer has sent its first byte. */
+  get dialectOrNull(): Dialect | null {
+    return this.fixedDialect ?? (this.decoder as Decoder).dialect ?? null;
+  }
+
+  /** The connection's dialect; the line protocol until a TCP peer has sent its first byte. */
+  get dialect(): Dialect {
+    return this.dialectOrNull ?? LINE;
+  }
+
+  /** Bytes waiting to reach the peer: ours not yet handed to the transport plus the transport's own buffer. */
   get outboundBytes(): number {
-    return this.outBytes + this.socket.writableLength;
+    return this.outBytes + this.transport.writableLength;
   }
 
   /** Send a command now (pushes, broadcasts). Returns false when the connection is closed or was just closed as a slow consumer. */
   send(cmd: Command): boolean {
     if (this.closed) return false;
-    return this.sendEncoded(encode(this.codec ?? "line", cmd));
+    return this.sendEncoded(this.dialect.encode(cmd));
   }
 
   /**
-   * Send bytes already encoded for this connection's codec (see `codec`): a topic message going
-   * to many members is formatted once, not once per member.
+   * Send bytes already encoded in this connection's dialect: a topic message going to many
+   * members is encoded once per dialect, not once per member.
    */
   sendEncoded(data: string | Buffer): boolean {
     if (this.closed) return false;
     const size = data.length;
-    if (this.outBytes + this.socket.writableLength + size > this.maxOutboundBytes) {
+    if (this.outBytes + this.transport.writableLength + size > this.maxOutboundBytes) {
       this.close(new ImError(ErrorCode.IM_ERR_SLOW_CONSUMER, "peer does not read fast enough; reconnect to resume"));
       return false;
     }
@@ -136,24 +151,24 @@ export class Connection<S = unknown> {
   }
 
   /**
-   * Answer the command being handled. Replies go out in the order commands arrived, even when a
-   * later command's handler finishes first (pipelining, as Redis does).
+   * Answer `request`. Replies go out in the order commands arrived, even when a later command's
+   * handler finishes first (pipelining, as Redis does).
    */
-  reply(value: Reply | Promise<Reply>): void {
+  reply(request: Command | null, value: Reply | Promise<Reply>): void {
     if (!(value instanceof Promise)) {
       if (this.slots.length === 0) {
-        this.emitReply(value);
+        this.emitReply(request, value);
         return;
       }
-      this.slots.push({ done: true, value });
+      this.slots.push({ request, done: true, value });
       this.drainSlots();
       return;
     }
-    const slot: Slot = { done: false, value: null };
+    const slot: Slot = { request, done: false, value: null };
     this.slots.push(slot);
     if (!this.paused && this.slots.length >= this.opts.maxInflight) {
       this.paused = true;
-      this.socket.pause();
+      this.transport.pause();
     }
     value.then(
       (v) => {
@@ -170,28 +185,35 @@ export class Connection<S = unknown> {
     );
   }
 
-  /** Close, telling a line-mode peer why (`ERR <code> <message>`). Packet peers only see the close: v1 has no error frame. */
+  /** Commands whose replies are still being worked on. */
+  get inflight(): number {
+    return this.slots.length;
+  }
+
+  /** Close, telling the peer why where its dialect can say it (`ERR <code> <message>` in line mode). */
   close(reason?: ImError): void {
     if (this.closed) return;
     this.closed = true;
     this.closeReason = reason ?? null;
-    if (reason && this.codec !== "packet") {
-      this.outText += encode("line", errorReply(reason)) as string;
+    if (reason) {
+      const notice = this.dialect.encodeReply(errorReply(reason), null);
+      if (typeof notice === "string") this.outText += notice;
+      else if (notice) this.outBufs.push(notice);
     }
     this.flush();
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
+    this.transport.end();
+    setTimeout(() => this.transport.destroy(), CLOSE_LINGER_MS).unref();
   }
 
-  /** Drop the socket at once (process shutdown, tests). */
+  /** Drop the transport at once (process shutdown, tests). */
   destroy(): void {
     this.closed = true;
-    this.socket.destroy();
+    this.transport.destroy();
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Buffer | string): void {
     this.lastInboundMs = Date.now();
-    let items: (Command | ProtocolError)[];
+    let items: ReturnType<FrameDecoder["push"]>;
     try {
       items = this.decoder.push(chunk);
     } catch (err) {
@@ -202,17 +224,17 @@ export class Connection<S = unknown> {
     }
     for (const item of items) {
       if (this.closed) return;
-      if (item instanceof ProtocolError) {
+      if (item instanceof ImError) {
         // A malformed line costs only that line; a malformed frame closed the connection above.
         this.log.debug({ code: item.code }, "bad line");
-        this.reply(errorReply(item));
+        this.reply(null, errorReply(item));
         continue;
       }
       if (this.log.isLevelEnabled("trace")) this.log.trace({ cmd: item.name, args: truncate(item.args.join(" ")) }, "in");
       try {
         this.opts.onCommand(this, item);
       } catch (err) {
-        this.reply(errorReply(err));
+        this.reply(item, errorReply(err));
         if (!(err instanceof ImError)) this.log.error({ err, cmd: item.name }, "handler threw");
       }
     }
@@ -220,51 +242,47 @@ export class Connection<S = unknown> {
 
   private drainSlots(): void {
     while (this.slots.length > 0 && this.slots[0]!.done) {
-      this.emitReply(this.slots.shift()!.value);
+      const slot = this.slots.shift()!;
+      this.emitReply(slot.request, slot.value);
     }
     if (this.paused && this.slots.length < this.opts.maxInflight / 2 && !this.closed) {
       this.paused = false;
-      this.socket.resume();
+      this.transport.resume();
     }
   }
 
-  /**
-   * v1 clients treat every inbound frame as a message, so OK and ERR replies exist only in line
-   * mode; on a packet connection an error is logged instead.
-   */
-  private emitReply(v: Reply): void {
-    if (!v) return;
-    if (this.codec === "packet" && (v.name === Cmd.OK || v.name === Cmd.ERR)) {
-      if (v.name === Cmd.ERR) this.log.info({ code: v.args[0], detail: v.args[1] }, "error (not sent: packet codec)");
-      return;
-    }
-    this.send(v);
+  /** A reply the dialect cannot carry (OK/ERR to a v1 packet client) is logged instead, if it is an error. */
+  private emitReply(request: Command | null, v: Reply): void {
+    if (!v || this.closed) return;
+    const bytes = this.dialect.encodeReply(v, request);
+    if (bytes !== null) this.sendEncoded(bytes);
+    else if (v.name === Cmd.ERR) this.log.info({ code: v.args[0], detail: v.args[1] }, "error (not sent: the dialect has no error replies)");
   }
 
   /** Write what is queued now. Public for the shared flush loop; callers normally just send(). */
   flush(): void {
     this.flushScheduled = false;
-    if (this.outBytes === 0 && this.outText.length === 0) return;
-    if (this.socket.destroyed) {
+    if (this.outBytes === 0 && this.outText.length === 0 && this.outBufs.length === 0) return;
+    if (this.transport.destroyed) {
       this.outText = "";
       this.outBufs = [];
       this.outBytes = 0;
       return;
     }
-    const wasEmpty = this.socket.writableLength === 0;
+    const wasEmpty = this.transport.writableLength === 0;
     if (this.outText.length > 0) {
-      this.socket.write(this.outText);
+      this.transport.write(this.outText);
       this.outText = "";
     }
     if (this.outBufs.length > 0) {
-      this.socket.write(this.outBufs.length === 1 ? this.outBufs[0]! : Buffer.concat(this.outBufs));
+      this.transport.write(this.outBufs.length === 1 ? this.outBufs[0]! : Buffer.concat(this.outBufs));
       this.outBufs = [];
     }
     this.outBytes = 0;
     if (wasEmpty) this.lastDrainMs = Date.now();
   }
 
-  private onSocketClose(): void {
+  private onTransportClose(): void {
     this.closed = true;
     this.slots.length = 0;
     this.opts.onClose(this, this.closeReason);
@@ -294,12 +312,3 @@ function flushAll(): void {
   dirty.clear();
 }
 
-/** The line-mode reply for an error: `ERR <code> <message>`. */
-export function errorReply(err: unknown): Command {
-  if (err instanceof ImError) return { name: Cmd.ERR, args: [err.code, err.message] };
-  return { name: Cmd.ERR, args: [ErrorCode.IM_ERR_INTERNAL, "internal error"] };
-}
-
-export function okReply(command: string, ...results: string[]): Command {
-  return { name: Cmd.OK, args: [command, ...results] };
-}

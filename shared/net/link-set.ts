@@ -1,12 +1,9 @@
-import type { Redis } from "ioredis";
 import type { Logger } from "../log/logger.js";
-import type { RedisKeys } from "../bus/keys.js";
-import { readRegistry } from "../bus/registry.js";
+import type { ProcessRegistry } from "../bus/process-registry.js";
 import { Link, type LinkOptions } from "./link.js";
 
 export interface LinkSetOptions {
-  redis: Redis;
-  keys: RedisKeys;
+  registry: ProcessRegistry;
   /** Addresses dialled whatever the registry says (v1 `MsgServerList`). */
   seeds: readonly string[];
   discoveryMs: number;
@@ -42,7 +39,7 @@ export class LinkSet {
 
   async discover(): Promise<void> {
     try {
-      const entries = await readRegistry(this.o.redis, this.o.keys, "msg_server");
+      const entries = await this.o.registry.list("msg_server");
       const known = new Set(this.o.seeds);
       for (const e of entries) {
         known.add(e.info.addr);
@@ -57,7 +54,7 @@ export class LinkSet {
         }
       }
     } catch (err) {
-      this.o.log.debug({ err: (err as Error).message }, "discovery failed (Redis down?); keeping current links");
+      this.o.log.debug({ err }, "discovery failed (Redis down?); keeping current links");
     }
   }
 
@@ -93,7 +90,7 @@ export interface LinkSetConfig {
  */
 export function createLinkSet(
   cfg: LinkSetConfig,
-  deps: { redis: Redis; keys: RedisKeys; log: Logger },
+  deps: { registry: ProcessRegistry; log: Logger },
   link: Pick<LinkOptions, "channels" | "onCommand" | "onUp" | "onDown">,
 ): LinkSet {
   const limits = { maxLineBytes: cfg.maxLineBytes, maxFrameBytes: cfg.maxLineBytes };

@@ -1,9 +1,11 @@
 import { connect } from "node:net";
 import type { Logger } from "../log/logger.js";
 import { Cmd, type Command } from "../protocol/commands.js";
-import type { Limits } from "../protocol/codec.js";
+import type { Limits } from "../protocol/dialect.js";
 import { splitHostPort } from "../config/common.js";
+import { LINE } from "../protocol/codec.js";
 import { Connection } from "./connection.js";
+import { TcpTransport } from "./tcp-transport.js";
 import { Backoff } from "./backoff.js";
 
 export interface LinkOptions {
@@ -80,13 +82,12 @@ export class Link {
     const socket = connect({ host, port });
     const connectTimer = setTimeout(() => socket.destroy(), CONNECT_TIMEOUT_MS);
     socket.once("connect", () => clearTimeout(connectTimer));
-    const conn = new Connection<null>(socket, {
+    const conn = new Connection<null>(new TcpTransport(socket, { keepAlive: true }), {
       limits: this.opts.limits,
       log: this.log,
       maxOutboundBytes: this.opts.maxOutboundBytes ?? 64 * 1024 * 1024,
       maxInflight: 1_000_000,
-      initialCodec: "line",
-      keepAlive: true,
+      dialect: LINE,
       state: null,
       onCommand: (_c, cmd) => this.onCommand(cmd),
       onClose: () => {

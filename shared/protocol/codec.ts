@@ -1,36 +1,23 @@
 /**
- * Per-connection codec selection. A connection speaks one codec, chosen by the first byte it
- * receives: v1 clients start with a 4-byte length whose first byte is 0x00 for any frame under
- * 16 MiB, while a text line starts with a letter (or whitespace). Bytes below 0x20 select packets.
+ * The two dialects of a TCP port, and per-connection selection between them. A connection speaks
+ * one dialect, chosen by the first byte it sends: v1 clients start with a 4-byte length whose
+ * first byte is 0x00 for any frame under 16 MiB, while a text line starts with a letter (or
+ * whitespace). Bytes below 0x20 select packets. docs/PROTOCOL.md ("Wire format") is the reference.
  */
 import { ErrorCode, ProtocolError } from "../errors.js";
-import type { Command } from "./commands.js";
-import { formatCommand, parseLine } from "./line-codec.js";
+import { Cmd, type Command } from "./commands.js";
+import type { Decoded, Dialect, FrameDecoder, Limits, MessageView } from "./dialect.js";
+import { formatCommand, formatLine, parseLine } from "./line-codec.js";
 import { LineFramer } from "./line-framer.js";
 import { decodePacket, encodePacket, PacketFramer } from "./packet-codec.js";
 
 export type CodecKind = "line" | "packet";
 
-export function detectCodec(firstByte: number): CodecKind {
-  return firstByte < 0x20 ? "packet" : "line";
-}
-
-export interface Limits {
-  /** Longest line accepted, in bytes, terminator excluded. */
-  maxLineBytes: number;
-  /** Largest frame body accepted, in bytes, header excluded. */
-  maxFrameBytes: number;
-}
-
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024; // 64 KiB
-export const DEFAULT_MAX_FRAME_BYTES = DEFAULT_MAX_LINE_BYTES;
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxLineBytes: DEFAULT_MAX_LINE_BYTES,
-  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  maxFrameBytes: DEFAULT_MAX_LINE_BYTES,
 });
-
-/** A decoded command, or the error of one bad line (the connection survives it). */
-export type Decoded = Command | ProtocolError;
 
 function isBlank(line: string): boolean {
   for (let i = 0; i < line.length; i++) {
@@ -40,52 +27,18 @@ function isBlank(line: string): boolean {
   return true;
 }
 
-/**
- * Bytes in, commands out, for one connection. Framing errors (line too long, invalid UTF-8, bad
- * or oversized frame) and undecodable packets are thrown: the caller must close the connection,
- * and the decoder keeps throwing. A line that is framed fine but does not parse is returned as a
- * ProtocolError item in place, so the other lines of the chunk still count.
- */
-export class Decoder {
-  private readonly limits: Limits;
-  private lineFramer: LineFramer | null = null;
-  private packetFramer: PacketFramer | null = null;
-  private failure: unknown = null;
-
-  constructor(limits: Limits = DEFAULT_LIMITS) {
-    this.limits = limits;
+/** Lines: a line that is framed fine but does not parse costs only that line (returned in place). */
+class LineDecoder implements FrameDecoder {
+  private readonly framer: LineFramer;
+  constructor(limits: Limits) {
+    this.framer = new LineFramer(limits.maxLineBytes);
   }
-
-  /** null until the first byte has arrived. */
-  get kind(): CodecKind | null {
-    if (this.lineFramer) return "line";
-    if (this.packetFramer) return "packet";
-    return null;
-  }
-
-  /** Bytes held for an incomplete line or frame. */
   get bufferedBytes(): number {
-    return this.lineFramer?.bufferedBytes ?? this.packetFramer?.bufferedBytes ?? 0;
+    return this.framer.bufferedBytes;
   }
-
-  push(chunk: Buffer): Decoded[] {
-    if (this.failure !== null) throw this.failure;
-    if (chunk.length === 0) return [];
-    try {
-      if (this.lineFramer === null && this.packetFramer === null) {
-        if (detectCodec(chunk[0] as number) === "line") this.lineFramer = new LineFramer(this.limits.maxLineBytes);
-        else this.packetFramer = new PacketFramer(this.limits.maxFrameBytes);
-      }
-      return this.lineFramer ? this.pushLines(this.lineFramer, chunk) : this.pushPackets(chunk);
-    } catch (err) {
-      this.failure = err;
-      throw err;
-    }
-  }
-
-  private pushLines(framer: LineFramer, chunk: Buffer): Decoded[] {
+  push(chunk: Buffer | string): Decoded[] {
     const out: Decoded[] = [];
-    for (const line of framer.push(chunk)) {
+    for (const line of this.framer.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk)) {
       if (isBlank(line)) continue;
       try {
         out.push(parseLine(line));
@@ -96,17 +49,114 @@ export class Decoder {
     }
     return out;
   }
+}
 
-  private pushPackets(chunk: Buffer): Decoded[] {
+/** v1 frames: a frame that does not decode is a framing error (v1 logs and skips it; we close). */
+class PacketDecoder implements FrameDecoder {
+  private readonly framer: PacketFramer;
+  constructor(limits: Limits) {
+    this.framer = new PacketFramer(limits.maxFrameBytes);
+  }
+  get bufferedBytes(): number {
+    return this.framer.bufferedBytes;
+  }
+  push(chunk: Buffer | string): Decoded[] {
     const out: Decoded[] = [];
-    // Decoding each body as it completes keeps errors in stream order. v1 logs and skips a
-    // malformed frame; we close instead (docs/PROTOCOL-wire.md).
-    (this.packetFramer as PacketFramer).pushEach(chunk, (body) => out.push(decodePacket(body)));
+    // Decoding each body as it completes keeps errors in stream order.
+    this.framer.pushEach(typeof chunk === "string" ? Buffer.from(chunk) : chunk, (body) => out.push(decodePacket(body)));
     return out;
   }
 }
 
-/** One command in a connection's codec: a line (string) or a frame (Buffer). */
+/**
+ * The line protocol: every command is answered OK or ERR, pushes carry seq and ts, and internal
+ * channel messages carry their v1 AnyData object as one last JSON argument.
+ */
+export const LINE: Dialect = {
+  name: "line",
+  replies: true,
+  autoAckTopics: false,
+  decoder: (limits) => new LineDecoder(limits),
+  encode: (cmd) => (cmd.anyData === undefined ? formatCommand(cmd) : formatLine(cmd.name, [...cmd.args, JSON.stringify(cmd.anyData) ?? "null"])),
+  encodeReply: (reply) => formatCommand(reply),
+  p2pPush: (m: MessageView) => ({ name: Cmd.RESP_MESSAGE_P2P, args: [m.body, m.from, m.uuid, String(m.seq), String(m.ts)] }),
+  topicPush: (m: MessageView) => ({ name: Cmd.RESP_MESSAGE_TOPIC, args: [m.conv, m.body, m.from, m.uuid, String(m.seq), String(m.ts)] }),
+  topicGap: (topic, dropped) => ({ name: Cmd.TOPIC_GAP, args: [topic, String(dropped)] }),
+  kicked: (why) => ({ name: Cmd.KICKED, args: [why] }),
+};
+
+/**
+ * FishChatServer v1's packet framing, byte for byte what v1 clients expect: no OK or ERR (a v1
+ * client would take them for messages), v1's push arguments only, no KICKED, and a topic gap told
+ * as a message from the system sender, the only form a v1 client can show.
+ */
+export const PACKET: Dialect = {
+  name: "packet",
+  replies: false,
+  autoAckTopics: true,
+  decoder: (limits) => new PacketDecoder(limits),
+  encode: encodePacket,
+  encodeReply: (reply) => (reply.name === Cmd.OK || reply.name === Cmd.ERR ? null : encodePacket(reply)),
+  p2pPush: (m: MessageView) => ({ name: Cmd.RESP_MESSAGE_P2P, args: [m.body, m.from, m.uuid] }),
+  topicPush: (m: MessageView) => ({ name: Cmd.RESP_MESSAGE_TOPIC, args: [m.conv, m.body, m.from] }),
+  topicGap: (topic, dropped, systemSender) => ({
+    name: Cmd.RESP_MESSAGE_TOPIC,
+    args: [topic, `(${dropped} earlier messages exceeded the offline backlog limit and were not kept for you)`, systemSender],
+  }),
+  kicked: () => null,
+};
+
+export function dialectOf(kind: CodecKind): Dialect {
+  return kind === "line" ? LINE : PACKET;
+}
+
+export function detectCodec(firstByte: number): CodecKind {
+  return firstByte < 0x20 ? "packet" : "line";
+}
+
+/**
+ * Bytes in, commands out, for one TCP connection whose dialect is detected from its first byte.
+ * Framing errors (line too long, invalid UTF-8, bad or oversized frame) are thrown: the caller
+ * must close the connection, and the decoder keeps throwing.
+ */
+export class Decoder implements FrameDecoder {
+  private inner: FrameDecoder | null = null;
+  private detected: Dialect | null = null;
+  private failure: unknown = null;
+
+  constructor(private readonly limits: Limits = DEFAULT_LIMITS) {}
+
+  /** null until the first byte has arrived. */
+  get dialect(): Dialect | null {
+    return this.detected;
+  }
+
+  get kind(): CodecKind | null {
+    return (this.detected?.name as CodecKind | undefined) ?? null;
+  }
+
+  get bufferedBytes(): number {
+    return this.inner?.bufferedBytes ?? 0;
+  }
+
+  push(chunk: Buffer | string): Decoded[] {
+    if (this.failure !== null) throw this.failure;
+    if (chunk.length === 0) return [];
+    try {
+      if (this.inner === null) {
+        const first = typeof chunk === "string" ? chunk.charCodeAt(0) : (chunk[0] as number);
+        this.detected = dialectOf(detectCodec(first));
+        this.inner = this.detected.decoder(this.limits);
+      }
+      return this.inner.push(chunk);
+    } catch (err) {
+      this.failure = err;
+      throw err;
+    }
+  }
+}
+
+/** One command in a TCP dialect: a line (string) or a frame (Buffer). */
 export function encode(kind: CodecKind, cmd: Command): Buffer | string {
-  return kind === "line" ? formatCommand(cmd) : encodePacket(cmd);
+  return dialectOf(kind).encode(cmd);
 }

@@ -28,7 +28,6 @@ export const Cmd = {
   OK: "OK",
   ERR: "ERR",
   // new: client commands
-  PONG: "PONG",
   QUIT_TOPIC: "QUIT_TOPIC",
   TOPIC_ACK: "TOPIC_ACK",
   LIST_TOPICS: "LIST_TOPICS",
@@ -51,6 +50,8 @@ export const Cmd = {
   TOPIC_SNAPSHOT: "TOPIC_SNAPSHOT",
   MONITOR_BEAT: "MONITOR_BEAT",
   RESYNC: "RESYNC",
+  /** On a msg_server's Redis control channel, not on links. */
+  KICK: "KICK",
   // new: service introspection (every port)
   STATS: "STATS",
 } as const;
@@ -78,6 +79,3 @@ export interface Command {
   args: string[];
   anyData?: unknown;
 }
-
-/** The v1 constant sent as the argument of SEND_PING. */
-export const PING_ARG = "PING";

@@ -18,16 +18,8 @@ import { mkdir } from "node:fs/promises";
 import { CommandError, ErrorCode, UnavailableError } from "../errors.js";
 import { MAX_POS, assertKeyFits, type Durability, clampLimit, convRange, findOriginal, nextSeq, openDbs, putMessage, type LmdbDbs } from "./lmdb-layout.js";
 import { lmdbTopicOps } from "./lmdb-topics.js";
-import {
-  p2pConversation,
-  type AppendP2PResult,
-  type ClientRecord,
-  type InboxEntry,
-  type NewP2PMessage,
-  type Store,
-  type StoreLimits,
-  type StoredMessage,
-} from "./store.js";
+import { p2pConversation } from "../protocol/conversation.js";
+import type { AppendP2PResult, ClientRecord, InboxEntry, NewP2PMessage, Store, StoreLimits, StoredMessage } from "./store.js";
 
 export interface LmdbStoreOptions {
   /** Directory of the LMDB environment; created when missing. Every process must use the same one. */

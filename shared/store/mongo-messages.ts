@@ -14,7 +14,8 @@
  */
 import { CommandError, ErrorCode } from "../errors.js";
 import { isDuplicateKey, type MessageDoc, type MongoModels } from "./mongo-models.js";
-import { p2pConversation, type NewP2PMessage, type NewTopicMessage, type Store, type StoreLimits, type StoredMessage } from "./store.js";
+import { p2pConversation } from "../protocol/conversation.js";
+import type { NewP2PMessage, NewTopicMessage, Store, StoreLimits, StoredMessage } from "./store.js";
 
 export type MessageOps = Pick<
   Store,

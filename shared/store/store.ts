@@ -164,11 +164,3 @@ export interface Store {
 
   close(): Promise<void>;
 }
-
-/**
- * The conversation id of a p2p pair, independent of direction. Client ids cannot contain spaces
- * (see shared/validate.ts), so a space is a safe separator.
- */
-export function p2pConversation(a: string, b: string): string {
-  return a < b ? `p2p:${a} ${b}` : `p2p:${b} ${a}`;
-}

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, test } from "node:test";
 import { ErrorCode } from "../../shared/errors.js";
-import { p2pConversation } from "../../shared/store/store.js";
+import { p2pConversation } from "../../shared/protocol/conversation.js";
 import { p2p, range1, rejectsWithCode, sortByUtf8, sortedNums, withStore, type StoreFactory } from "./store-helpers.js";
 import { registerTopicTests } from "./store-topics.suite.js";
 

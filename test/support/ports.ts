@@ -1,4 +1,5 @@
-import { connect, createServer } from "node:net";
+import { createServer } from "node:net";
+import { tcpProbe } from "../../shared/net/probe.js";
 
 const handedOut = new Set<number>();
 
@@ -54,12 +55,5 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** True when something accepts TCP connections on 127.0.0.1:port. */
 export function portOpen(port: number): Promise<boolean> {
-  return new Promise((r) => {
-    const s = connect({ host: "127.0.0.1", port });
-    s.once("connect", () => {
-      s.destroy();
-      r(true);
-    });
-    s.once("error", () => r(false));
-  });
+  return tcpProbe("127.0.0.1", port, 1000);
 }

@@ -1,8 +1,8 @@
 import { Cmd, type Command } from "../../../shared/protocol/commands.js";
 import { CommandError, ErrorCode } from "../../../shared/errors.js";
-import { errorReply } from "../../../shared/net/connection.js";
+import { errorReply } from "../../../shared/protocol/dialect.js";
 import type { Conn } from "../session.js";
-import type { MsgServer } from "../msg-server.js";
+import type { HandlerContext } from "../context.js";
 import type { Handler } from "./types.js";
 import { login, logout, ping } from "./login.js";
 import { p2pAck, sendP2P } from "./p2p.js";
@@ -40,30 +40,30 @@ const HANDLERS: Record<string, Handler> = {
  * Check the connection may send this command, run its handler, queue the reply in order.
  * Internal commands from a non-internal connection get IM_ERR_FORBIDDEN and nothing else. [PROTO AUTH-2]
  */
-export function dispatch(srv: MsgServer, conn: Conn, cmd: Command): void {
+export function dispatch(ctx: HandlerContext, conn: Conn, cmd: Command): void {
   const h = HANDLERS[cmd.name];
   let err: CommandError | null = null;
   if (!h) err = new CommandError(ErrorCode.IM_ERR_UNKNOWN_COMMAND, `unknown command ${cmd.name}`);
   else if (h.access === "internal" && conn.state.role !== "internal") err = new CommandError(ErrorCode.IM_ERR_FORBIDDEN, "not allowed on this connection");
   else if (h.access === "client" && conn.state.role !== "client") err = new CommandError(ErrorCode.IM_ERR_NOT_LOGGED_IN, "log in first: SEND_CLIENT_ID <id>");
   if (err || !h) {
-    srv.stats.errors++;
-    conn.reply(errorReply(err));
+    ctx.stats.errors++;
+    conn.reply(cmd, errorReply(err));
     return;
   }
   let result: ReturnType<Handler["handle"]>;
   try {
-    result = h.handle(srv, conn, cmd);
+    result = h.handle(ctx, conn, cmd);
   } catch (e) {
-    srv.stats.errors++;
+    ctx.stats.errors++;
     if (!(e instanceof CommandError) && !(e instanceof Error && "code" in e)) conn.log.error({ err: e, cmd: cmd.name }, "handler threw");
-    conn.reply(errorReply(e));
+    conn.reply(cmd, errorReply(e));
     return;
   }
   if (result instanceof Promise) {
     result.catch(() => {
-      srv.stats.errors++;
+      ctx.stats.errors++;
     });
   }
-  conn.reply(result);
+  conn.reply(cmd, result);
 }

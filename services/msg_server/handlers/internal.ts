@@ -1,26 +1,24 @@
 import { sameSecret } from "../../../shared/secret.js";
-import { Cmd } from "../../../shared/protocol/commands.js";
+import { Cmd, type Command } from "../../../shared/protocol/commands.js";
+import { encodeEnvelope, parseEnvelope, routedTopicMessage, type Envelope } from "../../../shared/protocol/envelope.js";
 import { AuthError, CommandError, ErrorCode } from "../../../shared/errors.js";
-import { okReply } from "../../../shared/net/connection.js";
-import { ChannelHub } from "../channels.js";
-import { offerP2P, parseRouted } from "../delivery.js";
-import { snapshotFor } from "../events.js";
+import { okReply } from "../../../shared/protocol/dialect.js";
 import { needArgs, type Handler } from "./types.js";
 
 /** AUTH <clusterSecret> (new): turns a connection into an internal link. A wrong secret closes it. */
 export const auth: Handler = {
   access: "any",
-  handle(srv, conn, cmd) {
+  handle(ctx, conn, cmd) {
     needArgs(cmd, 1, 1, "AUTH <secret>");
     if (conn.state.role === "client") throw new CommandError(ErrorCode.IM_ERR_FORBIDDEN, "a client connection cannot become an internal link");
-    if (!sameSecret(cmd.args[0]!, srv.cfg.clusterSecret)) {
+    if (!sameSecret(cmd.args[0]!, ctx.cfg.clusterSecret)) {
       const err = new AuthError(ErrorCode.IM_ERR_AUTH_FAILED, "wrong cluster secret");
       setImmediate(() => conn.close());
       throw err;
     }
     conn.state.role = "internal";
     // A link carries every routed message of the cluster: a client's bound would reset it in bursts.
-    conn.maxOutboundBytes = srv.cfg.maxLinkOutboundBytes;
+    conn.maxOutboundBytes = ctx.cfg.maxLinkOutboundBytes;
     return okReply(Cmd.AUTH);
   },
 };
@@ -31,14 +29,14 @@ export const auth: Handler = {
  */
 export const subscribe: Handler = {
   access: "internal",
-  handle(srv, conn, cmd) {
+  handle(ctx, conn, cmd) {
     needArgs(cmd, 2, 2, "SUBSCRIBE_CHANNEL <channel> <subscriberId>");
     const channel = cmd.args[0]!;
-    if (!srv.channels.has(channel)) throw new CommandError(ErrorCode.IM_ERR_UNKNOWN_CHANNEL, `unknown channel ${channel}`);
-    srv.channels.subscribe(channel, conn);
+    if (!ctx.channels.has(channel)) throw new CommandError(ErrorCode.IM_ERR_UNKNOWN_CHANNEL, `unknown channel ${channel}`);
+    ctx.channels.subscribe(channel, conn);
     conn.state.subscriberId = cmd.args[1]!;
     queueMicrotask(() => {
-      for (const c of snapshotFor(srv, channel)) ChannelHub.sendTo(conn, c);
+      for (const c of ctx.snapshot(channel)) conn.send(c);
     });
     return okReply(Cmd.SUBSCRIBE_CHANNEL, channel);
   },
@@ -46,12 +44,19 @@ export const subscribe: Handler = {
 
 export const unsubscribe: Handler = {
   access: "internal",
-  handle(srv, conn, cmd) {
+  handle(ctx, conn, cmd) {
     needArgs(cmd, 1, 2, "UNSUBSCRIBE_CHANNEL <channel> [subscriberId]");
-    srv.channels.unsubscribe(cmd.args[0]!, conn);
+    ctx.channels.unsubscribe(cmd.args[0]!, conn);
     return okReply(Cmd.UNSUBSCRIBE_CHANNEL, cmd.args[0]!);
   },
 };
+
+/** The envelope an internal command carries; malformed ones are IM_ERR_BAD_ARGS with the usage. */
+function envelopeOf<T extends Envelope["type"]>(cmd: Command, type: T): Extract<Envelope, { type: T }> {
+  const e = parseEnvelope(cmd);
+  if (e?.type !== type) throw new CommandError(ErrorCode.IM_ERR_BAD_ARGS, `not a ${type} message`);
+  return e as Extract<Envelope, { type: T }>;
+}
 
 /**
  * ROUTE_MESSAGE_P2P <to> <msg> <from> <uuid> <ipos> <seq> <ts> (v1 order, extended; router only).
@@ -60,16 +65,9 @@ export const unsubscribe: Handler = {
  */
 export const routeP2P: Handler = {
   access: "internal",
-  handle(srv, conn, cmd) {
-    const routed = parseRouted(cmd.args);
-    if (!routed) throw new CommandError(ErrorCode.IM_ERR_BAD_ARGS, "usage: ROUTE_MESSAGE_P2P <to> <msg> <from> <uuid> <ipos> <seq> <ts>");
-    srv.stats.routedIn++;
-    const s = srv.sessions.get(routed.msg.to);
-    if (s) offerP2P(s, routed.msg, routed.ipos, srv);
-    else {
-      srv.stats.routeNacks++;
-      conn.send({ name: Cmd.ROUTE_NACK, args: [routed.msg.to, routed.msg.uuid, String(routed.ipos)] });
-    }
+  handle(ctx, conn, cmd) {
+    const e = envelopeOf(cmd, "route-p2p");
+    if (!ctx.p2p.routed(e)) conn.send(encodeEnvelope({ type: "route-nack", to: e.to, uuid: e.uuid, ipos: e.ipos }));
     return null;
   },
 };
@@ -77,14 +75,10 @@ export const routeP2P: Handler = {
 /** ROUTE_MESSAGE_TOPIC <name> <msg> <from> <uuid> <seq> <ts> (new; router only): fan out to local members. */
 export const routeTopic: Handler = {
   access: "internal",
-  handle(srv, _conn, cmd) {
-    const [name, body, from, uuid, seq, ts] = cmd.args;
-    const sq = Number(seq);
-    if (name === undefined || body === undefined || from === undefined || uuid === undefined || !Number.isSafeInteger(sq) || sq <= 0) {
-      throw new CommandError(ErrorCode.IM_ERR_BAD_ARGS, "usage: ROUTE_MESSAGE_TOPIC <name> <msg> <from> <uuid> <seq> <ts>");
-    }
-    srv.stats.topicRoutedIn++;
-    srv.topics.fanoutLocal({ uuid, kind: "topic", conv: name, seq: sq, from, to: name, body, ts: Number(ts) || Date.now() });
+  handle(ctx, _conn, cmd) {
+    const e = envelopeOf(cmd, "route-topic");
+    ctx.stats.topicRoutedIn++;
+    ctx.topics.fanoutLocal(routedTopicMessage(e));
     return null;
   },
 };
@@ -92,9 +86,8 @@ export const routeTopic: Handler = {
 /** RESYNC <clientId> (new; router only): a route to this client was lost; read its inbox from the store now. */
 export const resync: Handler = {
   access: "internal",
-  handle(srv, _conn, cmd) {
-    needArgs(cmd, 1, 1, "RESYNC <clientId>");
-    srv.sessions.get(cmd.args[0]!)?.inbox?.pull();
+  handle(ctx, _conn, cmd) {
+    ctx.p2p.resync(envelopeOf(cmd, "resync").clientId);
     return null;
   },
 };
@@ -102,7 +95,7 @@ export const resync: Handler = {
 /** STATS (new, every port): `OK STATS <json>` with this process's counters and gauges. */
 export const stats: Handler = {
   access: "internal",
-  handle(srv) {
-    return okReply(Cmd.STATS, JSON.stringify({ role: "msg_server", id: srv.serverId, stats: srv.stats.snapshot(srv.gauges()) }));
+  handle(ctx) {
+    return okReply(Cmd.STATS, JSON.stringify({ role: "msg_server", id: ctx.serverId, stats: ctx.statsSnapshot() }));
   },
 };

@@ -1,6 +1,6 @@
 import { Cmd } from "../../../shared/protocol/commands.js";
 import { CommandError, ErrorCode } from "../../../shared/errors.js";
-import { okReply } from "../../../shared/net/connection.js";
+import { okReply } from "../../../shared/protocol/dialect.js";
 import { checkClientId } from "../../../shared/validate.js";
 import { needArgs, type Handler } from "./types.js";
 
@@ -10,7 +10,7 @@ import { needArgs, type Handler } from "./types.js";
  */
 export const login: Handler = {
   access: "any",
-  async handle(srv, conn, cmd) {
+  async handle(ctx, conn, cmd) {
     needArgs(cmd, 1, 1, "SEND_CLIENT_ID <clientId>");
     const id = checkClientId(cmd.args[0]);
     if (conn.state.role === "internal") throw new CommandError(ErrorCode.IM_ERR_FORBIDDEN, "an internal link cannot log in as a client");
@@ -19,10 +19,10 @@ export const login: Handler = {
       if (current.clientId === id) return okReply(Cmd.SEND_CLIENT_ID, id);
       throw new CommandError(ErrorCode.IM_ERR_ALREADY_LOGGED_IN, `this connection is logged in as ${current.clientId}`);
     }
-    const session = await srv.login(conn, id);
+    const session = await ctx.sessions.login(conn, id);
     // After the OK has been written: the reply slot drains in a callback registered after this one returns.
     setImmediate(() => {
-      if (!session.ended) srv.startSync(session);
+      if (!session.ended) ctx.startSync(session);
     });
     return okReply(Cmd.SEND_CLIENT_ID, id);
   },
@@ -31,9 +31,9 @@ export const login: Handler = {
 /** LOGOUT (new): end the session and close the connection. */
 export const logout: Handler = {
   access: "client",
-  handle(srv, conn) {
+  handle(ctx, conn) {
     const s = conn.state.session;
-    if (s) srv.endSession(s);
+    if (s) ctx.sessions.end(s);
     setImmediate(() => conn.close());
     return okReply(Cmd.LOGOUT);
   },

@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { Cmd } from "../../../shared/protocol/commands.js";
 import { CommandError, ErrorCode } from "../../../shared/errors.js";
-import { okReply } from "../../../shared/net/connection.js";
+import { okReply } from "../../../shared/protocol/dialect.js";
 import { checkClientId } from "../../../shared/validate.js";
-import { deliverP2P } from "../delivery.js";
 import { checkBody, checkCmid, needArgs, sessionOf, type Handler } from "./types.js";
 
 /**
@@ -13,21 +12,21 @@ import { checkBody, checkCmid, needArgs, sessionOf, type Handler } from "./types
  */
 export const sendP2P: Handler = {
   access: "client",
-  handle(srv, conn, cmd) {
+  handle(ctx, conn, cmd) {
     needArgs(cmd, 2, 4, "SEND_MESSAGE_P2P <to> <msg> [from] [cmid]");
     const s = sessionOf(conn);
     const to = checkClientId(cmd.args[0], "recipient id");
-    const body = checkBody(srv, cmd.args[1]!);
+    const body = checkBody(ctx, cmd.args[1]!);
     const from = cmd.args[2];
     if (from !== undefined && from !== "" && from !== s.clientId) {
       throw new CommandError(ErrorCode.IM_ERR_FROM_MISMATCH, `from is ${from} but this session is ${s.clientId}`);
     }
     const cmid = checkCmid(cmd.args[3]);
-    srv.stats.msgsIn++;
+    ctx.stats.msgsIn++;
     // No wait for earlier commands: the store resolves one conversation's appends in call order
     // (store.ts), so deliveries keep the sender's order, and the connection orders the replies.
-    return srv.store.appendP2P({ uuid: randomUUID(), from: s.clientId, to, body, ts: Date.now(), cmid }).then((r) => {
-      if (!r.duplicate) deliverP2P(srv, r.msg, r.ipos);
+    return ctx.store.appendP2P({ uuid: randomUUID(), from: s.clientId, to, body, ts: Date.now(), cmid }).then((r) => {
+      if (!r.duplicate) ctx.p2p.deliver(r.msg, r.ipos);
       return okReply(Cmd.SEND_MESSAGE_P2P, r.msg.uuid, String(r.msg.seq));
     });
   },
@@ -36,7 +35,7 @@ export const sendP2P: Handler = {
 /** P2P_ACK <myId> <uuid> (v1): the message leaves the inbox for good. */
 export const p2pAck: Handler = {
   access: "client",
-  async handle(srv, conn, cmd) {
+  async handle(ctx, conn, cmd) {
     needArgs(cmd, 2, 2, "P2P_ACK <myId> <uuid>");
     const s = sessionOf(conn);
     if (cmd.args[0] !== s.clientId) {
@@ -45,9 +44,9 @@ export const p2pAck: Handler = {
     const uuid = cmd.args[1]!;
     const ipos = s.unacked.get(uuid);
     s.unacked.delete(uuid);
-    const removed = await srv.store.ackInbox(s.clientId, uuid, ipos);
+    const removed = await ctx.store.ackInbox(s.clientId, uuid, ipos);
     if (!removed) throw new CommandError(ErrorCode.IM_ERR_UNKNOWN_MESSAGE, `no unacknowledged message ${uuid} in your inbox`);
-    srv.stats.acks++;
+    ctx.stats.acks++;
     return okReply(Cmd.P2P_ACK, uuid);
   },
 };

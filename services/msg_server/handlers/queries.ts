@@ -1,8 +1,8 @@
 import { Cmd } from "../../../shared/protocol/commands.js";
 import { CommandError, ErrorCode } from "../../../shared/errors.js";
-import { okReply } from "../../../shared/net/connection.js";
+import { okReply } from "../../../shared/protocol/dialect.js";
 import { checkClientId, checkTopicName, checkUint } from "../../../shared/validate.js";
-import { p2pConversation } from "../../../shared/store/store.js";
+import { p2pConversation } from "../../../shared/protocol/conversation.js";
 import { needArgs, sessionOf, type Handler } from "./types.js";
 
 /** Upper bound of names returned by one listing command (keeps replies within a line). */
@@ -15,9 +15,9 @@ function limitArg(s: string | undefined, dflt: number, max: number): number {
 /** LIST_TOPICS [after] [limit]: `OK LIST_TOPICS <name>...`, ordered by name; page with `after`. */
 export const listTopics: Handler = {
   access: "client",
-  async handle(srv, _conn, cmd) {
+  async handle(ctx, _conn, cmd) {
     needArgs(cmd, 0, 2, "LIST_TOPICS [after] [limit]");
-    const topics = await srv.store.listTopics(cmd.args[0] ?? "", limitArg(cmd.args[1], 100, MAX_LIST));
+    const topics = await ctx.store.listTopics(cmd.args[0] ?? "", limitArg(cmd.args[1], 100, MAX_LIST));
     return okReply(Cmd.LIST_TOPICS, ...topics.map((t) => t.name));
   },
 };
@@ -25,11 +25,11 @@ export const listTopics: Handler = {
 /** TOPIC_MEMBERS <name> [after] [limit]: `OK TOPIC_MEMBERS <name> <member>...`. */
 export const topicMembers: Handler = {
   access: "client",
-  async handle(srv, _conn, cmd) {
+  async handle(ctx, _conn, cmd) {
     needArgs(cmd, 1, 3, "TOPIC_MEMBERS <name> [after] [limit]");
     const name = checkTopicName(cmd.args[0]);
-    if (!(await srv.store.getTopic(name))) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
-    const members = await srv.store.members(name, cmd.args[1] ?? "", limitArg(cmd.args[2], 100, MAX_LIST));
+    if (!(await ctx.store.getTopic(name))) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
+    const members = await ctx.store.members(name, cmd.args[1] ?? "", limitArg(cmd.args[2], 100, MAX_LIST));
     return okReply(Cmd.TOPIC_MEMBERS, name, ...members);
   },
 };
@@ -37,19 +37,19 @@ export const topicMembers: Handler = {
 /** MY_TOPICS: `OK MY_TOPICS <name>...`, the topics this client belongs to. */
 export const myTopics: Handler = {
   access: "client",
-  async handle(srv, conn, cmd) {
+  async handle(ctx, conn, cmd) {
     needArgs(cmd, 0, 0, "MY_TOPICS");
     const s = sessionOf(conn);
-    return okReply(Cmd.MY_TOPICS, ...(await srv.store.topicsOf(s.clientId)).slice(0, MAX_LIST));
+    return okReply(Cmd.MY_TOPICS, ...(await ctx.store.topicsOf(s.clientId)).slice(0, MAX_LIST));
   },
 };
 
 /** ONLINE_USERS [limit]: `OK ONLINE_USERS <id>...`, cluster-wide, sorted, at most limit (default 100). */
 export const onlineUsers: Handler = {
   access: "client",
-  async handle(srv, _conn, cmd) {
+  async handle(ctx, _conn, cmd) {
     needArgs(cmd, 0, 1, "ONLINE_USERS [limit]");
-    const ids = await srv.registry.online(limitArg(cmd.args[0], 100, MAX_LIST));
+    const ids = await ctx.directory.online(limitArg(cmd.args[0], 100, MAX_LIST));
     return okReply(Cmd.ONLINE_USERS, ...ids);
   },
 };
@@ -61,7 +61,7 @@ export const onlineUsers: Handler = {
  */
 export const history: Handler = {
   access: "client",
-  async handle(srv, conn, cmd) {
+  async handle(ctx, conn, cmd) {
     needArgs(cmd, 2, 4, "HISTORY p2p|topic <peer|name> [afterSeq] [limit]");
     const s = sessionOf(conn);
     const kind = cmd.args[0]!.toLowerCase();
@@ -70,12 +70,12 @@ export const history: Handler = {
       conv = p2pConversation(s.clientId, checkClientId(cmd.args[1], "peer id"));
     } else if (kind === "topic") {
       conv = checkTopicName(cmd.args[1]);
-      if (!(await srv.store.isMember(conv, s.clientId))) throw new CommandError(ErrorCode.IM_ERR_NOT_MEMBER, `only members may read ${conv}`);
+      if (!(await ctx.store.isMember(conv, s.clientId))) throw new CommandError(ErrorCode.IM_ERR_NOT_MEMBER, `only members may read ${conv}`);
     } else {
       throw new CommandError(ErrorCode.IM_ERR_BAD_ARGS, "HISTORY kind must be p2p or topic");
     }
     const after = cmd.args[2] === undefined ? 0 : checkUint(cmd.args[2], "afterSeq");
-    const msgs = await srv.store.history(conv, after, limitArg(cmd.args[3], 50, 500));
+    const msgs = await ctx.store.history(conv, after, limitArg(cmd.args[3], 50, 500));
     for (const m of msgs) {
       conn.send({ name: Cmd.HISTORY_ITEM, args: [m.conv, String(m.seq), m.uuid, m.from, m.body, String(m.ts)] });
     }

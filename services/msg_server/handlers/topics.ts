@@ -1,28 +1,28 @@
 import { randomUUID } from "node:crypto";
 import { Cmd } from "../../../shared/protocol/commands.js";
 import { CommandError, ErrorCode } from "../../../shared/errors.js";
-import { okReply } from "../../../shared/net/connection.js";
+import { okReply } from "../../../shared/protocol/dialect.js";
 import { checkTopicName, checkUint } from "../../../shared/validate.js";
 import type { Session } from "../session.js";
-import type { MsgServer } from "../msg-server.js";
+import type { HandlerContext } from "../context.js";
 import { topicEvents, type TopicAction } from "../events.js";
 import { checkBody, checkCmid, inOrder, needArgs, sessionOf, type Handler } from "./types.js";
 
-function publishTopicEvents(srv: MsgServer, topic: string, clientId: string, action: TopicAction): void {
-  for (const [ch, cmd] of topicEvents(srv, topic, clientId, action)) srv.publish(ch, cmd);
+function publishTopicEvents(ctx: HandlerContext, topic: string, clientId: string, action: TopicAction): void {
+  for (const [ch, cmd] of topicEvents(ctx.serverId, topic, clientId, action)) ctx.channels.publish(ch, cmd);
 }
 
 /** CREATE_TOPIC <name> (v1). An existing name is an error, never an overwrite. [PROTO TOPIC-1] */
 export const createTopic: Handler = {
   access: "client",
-  handle(srv, conn, cmd) {
+  handle(ctx, conn, cmd) {
     needArgs(cmd, 1, 1, "CREATE_TOPIC <name>");
     const s = sessionOf(conn);
     const name = checkTopicName(cmd.args[0]);
     return inOrder(s, async () => {
-      await srv.store.createTopic(name, s.clientId, Date.now());
-      srv.topics.attach(s, name, 0);
-      publishTopicEvents(srv, name, s.clientId, "create");
+      await ctx.store.createTopic(name, s.clientId, Date.now());
+      ctx.topics.attach(s, name, 0);
+      publishTopicEvents(ctx, name, s.clientId, "create");
       return okReply(Cmd.CREATE_TOPIC, name);
     });
   },
@@ -34,7 +34,7 @@ export const createTopic: Handler = {
  */
 export const joinTopic: Handler = {
   access: "client",
-  handle(srv, conn, cmd) {
+  handle(ctx, conn, cmd) {
     needArgs(cmd, 2, 2, "JOIN_TOPIC <name> <clientId>");
     const s = sessionOf(conn);
     const name = checkTopicName(cmd.args[0]);
@@ -42,19 +42,19 @@ export const joinTopic: Handler = {
       throw new CommandError(ErrorCode.IM_ERR_FROM_MISMATCH, `JOIN_TOPIC names ${cmd.args[1]} but this session is ${s.clientId}`);
     }
     return inOrder(s, async () => {
-      if (!(await srv.store.getTopic(name))) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
-      if (!(await srv.store.isMember(name, s.clientId))) {
+      if (!(await ctx.store.getTopic(name))) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
+      if (!(await ctx.store.isMember(name, s.clientId))) {
         // A new member starts at the present: earlier messages are history, not a backlog. The
         // cursor is written before the membership, so the login sync (which may run at the same
         // time and reads membership first) never finds the member without its starting point.
-        const head = (await srv.store.topicHeads([name])).get(name) ?? 0;
-        await srv.store.setCursors([{ clientId: s.clientId, topic: name, seq: head }]);
-        if (await srv.store.addMember(name, s.clientId)) {
-          srv.topics.attach(s, name, head);
-          publishTopicEvents(srv, name, s.clientId, "join");
+        const head = (await ctx.store.topicHeads([name])).get(name) ?? 0;
+        await ctx.store.setCursors([{ clientId: s.clientId, topic: name, seq: head }]);
+        if (await ctx.store.addMember(name, s.clientId)) {
+          ctx.topics.attach(s, name, head);
+          publishTopicEvents(ctx, name, s.clientId, "join");
         }
       }
-      return { name: Cmd.LOCATE_TOPIC_MSG_ADDR, args: [srv.serverId, name] };
+      return { name: Cmd.LOCATE_TOPIC_MSG_ADDR, args: [ctx.serverId, name] };
     });
   },
 };
@@ -62,25 +62,25 @@ export const joinTopic: Handler = {
 /** QUIT_TOPIC <name> (new). Delivery stops; the topic and its history stay. [PROTO TOPIC-4] */
 export const quitTopic: Handler = {
   access: "client",
-  handle(srv, conn, cmd) {
+  handle(ctx, conn, cmd) {
     needArgs(cmd, 1, 1, "QUIT_TOPIC <name>");
     const s = sessionOf(conn);
     const name = checkTopicName(cmd.args[0]);
     return inOrder(s, async () => {
-      if (!(await srv.store.removeMember(name, s.clientId))) {
+      if (!(await ctx.store.removeMember(name, s.clientId))) {
         throw new CommandError(ErrorCode.IM_ERR_NOT_MEMBER, `you are not a member of ${name}`);
       }
-      srv.topics.detach(s, name);
+      ctx.topics.detach(s, name);
       s.dirtyCursors.delete(name);
-      publishTopicEvents(srv, name, s.clientId, "quit");
+      publishTopicEvents(ctx, name, s.clientId, "quit");
       return okReply(Cmd.QUIT_TOPIC, name);
     });
   },
 };
 
-async function assertMember(srv: MsgServer, s: Session, name: string): Promise<void> {
-  if (s.topics.has(name) || (await srv.store.isMember(name, s.clientId))) return;
-  if (!(await srv.store.getTopic(name))) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
+async function assertMember(ctx: HandlerContext, s: Session, name: string): Promise<void> {
+  if (s.topics.has(name) || (await ctx.store.isMember(name, s.clientId))) return;
+  if (!(await ctx.store.getTopic(name))) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
   throw new CommandError(ErrorCode.IM_ERR_NOT_MEMBER, `only members may post to ${name}; JOIN_TOPIC first`);
 }
 
@@ -90,14 +90,14 @@ async function assertMember(srv: MsgServer, s: Session, name: string): Promise<v
  */
 export const sendTopic: Handler = {
   access: "client",
-  handle(srv, conn, cmd) {
+  handle(ctx, conn, cmd) {
     needArgs(cmd, 2, 3, "SEND_MESSAGE_TOPIC <name> <msg> [cmid]");
     const s = sessionOf(conn);
     const name = checkTopicName(cmd.args[0]);
-    const body = checkBody(srv, cmd.args[1]!);
+    const body = checkBody(ctx, cmd.args[1]!);
     const cmid = checkCmid(cmd.args[2]);
-    srv.stats.topicMsgsIn++;
-    const append = () => srv.store.appendTopic({ uuid: randomUUID(), topic: name, from: s.clientId, body, ts: Date.now(), cmid });
+    ctx.stats.topicMsgsIn++;
+    const append = () => ctx.store.appendTopic({ uuid: randomUUID(), topic: name, from: s.clientId, body, ts: Date.now(), cmid });
     // Fast path keeps the store call in arrival order; a membership check that needs the store
     // runs inside the chain so it cannot let a later send overtake this one.
     let appended: ReturnType<typeof append> | null = null;
@@ -106,11 +106,11 @@ export const sendTopic: Handler = {
       appended.catch(() => undefined);
     }
     return inOrder(s, async () => {
-      if (!appended) await assertMember(srv, s, name);
+      if (!appended) await assertMember(ctx, s, name);
       const r = await (appended ?? append());
       if (!r.duplicate) {
-        srv.topics.fanoutLocal(r.msg);
-        srv.topics.route(r.msg);
+        ctx.topics.fanoutLocal(r.msg);
+        ctx.topics.route(r.msg);
       }
       return okReply(Cmd.SEND_MESSAGE_TOPIC, r.msg.uuid, String(r.msg.seq));
     });

@@ -1,7 +1,7 @@
 import type { Command } from "../../../shared/protocol/commands.js";
 import { CommandError, ErrorCode } from "../../../shared/errors.js";
 import type { Conn } from "../session.js";
-import type { MsgServer } from "../msg-server.js";
+import type { HandlerContext } from "../context.js";
 
 export type Reply = Command | null;
 
@@ -10,7 +10,7 @@ export type Access = "any" | "client" | "internal";
 
 export interface Handler {
   access: Access;
-  handle(srv: MsgServer, conn: Conn, cmd: Command): Reply | Promise<Reply>;
+  handle(ctx: HandlerContext, conn: Conn, cmd: Command): Reply | Promise<Reply>;
 }
 
 /** Argument count check with the usage in the error, e.g. `SEND_MESSAGE_P2P <to> <msg> [from] [cmid]`. */
@@ -34,9 +34,9 @@ export function checkCmid(s: string | undefined): string | undefined {
   return s;
 }
 
-export function checkBody(srv: MsgServer, body: string): string {
-  if (Buffer.byteLength(body, "utf8") > srv.cfg.maxMessageBytes) {
-    throw new CommandError(ErrorCode.IM_ERR_MSG_TOO_LARGE, `message body exceeds ${srv.cfg.maxMessageBytes} bytes`);
+export function checkBody(ctx: HandlerContext, body: string): string {
+  if (Buffer.byteLength(body, "utf8") > ctx.cfg.maxMessageBytes) {
+    throw new CommandError(ErrorCode.IM_ERR_MSG_TOO_LARGE, `message body exceeds ${ctx.cfg.maxMessageBytes} bytes`);
   }
   return body;
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import test from "node:test";
 import { ErrorCode, ProtocolError } from "../../../shared/errors.js";
-import { Decoder, DEFAULT_LIMITS, DEFAULT_MAX_LINE_BYTES, detectCodec, encode, type Decoded } from "../../../shared/protocol/codec.js";
+import { Decoder, DEFAULT_LIMITS, DEFAULT_MAX_LINE_BYTES, detectCodec, encode } from "../../../shared/protocol/codec.js";
+import type { Decoded } from "../../../shared/protocol/dialect.js";
 import type { Command } from "../../../shared/protocol/commands.js";
 import { encodePacket } from "../../../shared/protocol/packet-codec.js";
 

@@ -1,11 +1,6 @@
 import type { Redis } from "ioredis";
 import type { RedisKeys } from "./keys.js";
-
-/** Where a client is logged in: the msg_server id and the connection id there. */
-export interface SessionLocation {
-  serverId: string;
-  connId: string;
-}
+import { decodeLocation, encodeLocation, type SessionDirectory, type SessionLocation } from "./session-directory.js";
 
 // KEYS[1] session key; ARGV[1] "<serverId>|<connId>"; ARGV[2] ttl ms. Returns the previous owner.
 const CLAIM = `
@@ -26,21 +21,6 @@ const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-export function encodeLocation(loc: SessionLocation): string {
-  return `${loc.serverId}|${loc.connId}`;
-}
-
-export function decodeLocation(v: string | null): SessionLocation | null {
-  if (!v) return null;
-  const i = v.lastIndexOf("|");
-  if (i <= 0) return null;
-  return { serverId: v.slice(0, i), connId: v.slice(i + 1) };
-}
-
-/**
- * The cluster-wide session table in Redis (client id -> msg_server). Written only by the
- * msg_server holding the connection, so routing never waits for the manager (v1 defect §9 #10).
- */
 type ScriptFn = (key: string, ...argv: (string | number)[]) => Promise<unknown>;
 interface Scripted {
   fcClaim: ScriptFn;
@@ -48,7 +28,11 @@ interface Scripted {
   fcRelease: ScriptFn;
 }
 
-export class SessionRegistry {
+/** Refresh pipelines are cut into batches of this many keys: one huge pipeline would block Redis. */
+const REFRESH_BATCH = 5000;
+
+/** The session table in Redis: one string key per client with a PX TTL, changed only by Lua scripts. */
+export class RedisSessionDirectory implements SessionDirectory {
   private readonly scripts: Scripted;
 
   constructor(
@@ -68,16 +52,17 @@ export class SessionRegistry {
     return decodeLocation(old);
   }
 
-  /** Refresh many sessions in one round trip. Returns the client ids we no longer own. */
   async refreshAll(entries: readonly { clientId: string; loc: SessionLocation }[]): Promise<string[]> {
-    if (entries.length === 0) return [];
-    const pipe = this.redis.pipeline() as unknown as Scripted & { exec(): Promise<[Error | null, unknown][] | null> };
-    for (const e of entries) void pipe.fcRefresh(this.keys.session(e.clientId), encodeLocation(e.loc), this.ttlMs);
-    const results = (await pipe.exec()) ?? [];
     const lost: string[] = [];
-    results.forEach(([err, v], i) => {
-      if (!err && v === 0) lost.push(entries[i]!.clientId);
-    });
+    for (let i = 0; i < entries.length; i += REFRESH_BATCH) {
+      const batch = entries.slice(i, i + REFRESH_BATCH);
+      const pipe = this.redis.pipeline() as unknown as Scripted & { exec(): Promise<[Error | null, unknown][] | null> };
+      for (const e of batch) void pipe.fcRefresh(this.keys.session(e.clientId), encodeLocation(e.loc), this.ttlMs);
+      const results = (await pipe.exec()) ?? [];
+      results.forEach(([err, v], j) => {
+        if (!err && v === 0) lost.push(batch[j]!.clientId);
+      });
+    }
     return lost;
   }
 
@@ -89,7 +74,7 @@ export class SessionRegistry {
     return decodeLocation(await this.redis.get(this.keys.session(clientId)));
   }
 
-  /** Up to `limit` online client ids, cluster-wide, by SCAN (never KEYS, which blocks Redis). */
+  /** By SCAN (never KEYS, which blocks Redis). */
   async online(limit: number): Promise<string[]> {
     const out: string[] = [];
     let cursor = "0";

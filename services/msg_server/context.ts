@@ -1,0 +1,37 @@
+import type { Logger } from "../../shared/log/logger.js";
+import type { SessionDirectory } from "../../shared/bus/session-directory.js";
+import type { Command } from "../../shared/protocol/commands.js";
+import type { Store } from "../../shared/store/store.js";
+import type { ChannelHub } from "./channels.js";
+import type { MsgServerConfig } from "./config.js";
+import type { P2PDelivery } from "./delivery.js";
+import type { Session } from "./session.js";
+import type { SessionTable } from "./session-table.js";
+import type { MsgServerStats } from "./stats.js";
+import type { LocalTopics } from "./topics.js";
+
+/**
+ * What command handlers may use: the parts of the msg_server core, named, and nothing else (no
+ * sockets, no Redis client). The core (msg-server.ts) implements it; unit tests build a core with
+ * an in-memory Bus and a store in a temp dir and drive handlers over memory transports.
+ */
+export interface HandlerContext {
+  readonly cfg: MsgServerConfig;
+  /** This server's identity (its advertised address). */
+  readonly serverId: string;
+  readonly log: Logger;
+  readonly store: Store;
+  readonly stats: MsgServerStats;
+  readonly sessions: SessionTable;
+  /** Cluster-wide session directory, for ONLINE_USERS. */
+  readonly directory: SessionDirectory;
+  readonly channels: ChannelHub;
+  readonly topics: LocalTopics;
+  readonly p2p: P2PDelivery;
+  /** After the login reply has gone out: start delivering what the client missed. */
+  startSync(session: Session): void;
+  /** What a new subscriber of `channel` is told first, so it starts from the current state. */
+  snapshot(channel: string): Command[];
+  /** The counters and gauges a STATS request answers with. */
+  statsSnapshot(): Record<string, number>;
+}

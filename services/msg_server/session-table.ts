@@ -1,0 +1,119 @@
+import type { Logger } from "../../shared/log/logger.js";
+import type { ControlBus, ControlMessage } from "../../shared/bus/control-bus.js";
+import type { SessionDirectory } from "../../shared/bus/session-directory.js";
+import { ErrorCode, ImError } from "../../shared/errors.js";
+import type { ChannelHub } from "./channels.js";
+import { sessionEvents } from "./events.js";
+import { Session, type Conn } from "./session.js";
+import type { MsgServerStats } from "./stats.js";
+
+export interface SessionTableDeps {
+  serverId: string;
+  directory: SessionDirectory;
+  control: ControlBus;
+  channels: ChannelHub;
+  stats: MsgServerStats;
+  log: Logger;
+  /** A session ended (logout, kick, disconnect): stop its deliveries and save its cursors. */
+  onEnded(session: Session): void;
+}
+
+/** Refreshes of the session directory go out in slices of this many sessions. */
+const REFRESH_SLICE = 5000;
+
+/**
+ * The logged-in clients of this msg_server, kept in step with the cluster-wide session directory:
+ * a login claims the directory entry and closes an older session of the same id wherever it is;
+ * the end of a session releases the entry if it is still ours; a periodic refresh keeps entries
+ * alive and closes sessions another server took over.
+ */
+export class SessionTable {
+  private readonly byId = new Map<string, Session>();
+
+  constructor(private readonly d: SessionTableDeps) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(clientId: string): Session | undefined {
+    return this.byId.get(clientId);
+  }
+
+  values(): IterableIterator<Session> {
+    return this.byId.values();
+  }
+
+  /**
+   * Register a login. The local table is updated at once (deliveries start flowing), the
+   * directory is claimed, and a previous session of the same id anywhere in the cluster is closed.
+   */
+  async login(conn: Conn, clientId: string): Promise<Session> {
+    const { d } = this;
+    const prev = this.byId.get(clientId);
+    if (prev && prev.conn !== conn) this.kick(prev, "logged in again on this server");
+    const session = new Session(clientId, conn, d.serverId);
+    conn.state.role = "client";
+    conn.state.session = session;
+    this.byId.set(clientId, session);
+    d.stats.logins++;
+    try {
+      const old = await d.directory.claim(clientId, session.loc);
+      if (old && old.serverId !== d.serverId) await d.control.send(old.serverId, { type: "kick", clientId, connId: old.connId });
+    } catch (err) {
+      // Degraded, not failed: the session works locally and the refresh claims it when Redis is back.
+      d.log.warn({ err, clientId }, "could not register session in the directory");
+    }
+    for (const [ch, cmd] of sessionEvents(d.serverId, session, true)) d.channels.publish(ch, cmd);
+    return session;
+  }
+
+  /** A control message for this server: close the named connection if it is still here. */
+  onControl(msg: ControlMessage): void {
+    const s = this.byId.get(msg.clientId);
+    if (s && s.conn.id === msg.connId) this.kick(s, "logged in on another server");
+  }
+
+  kick(session: Session, why: string): void {
+    this.d.stats.kicks++;
+    const notice = session.conn.dialect.kicked(why);
+    if (notice) session.conn.send(notice);
+    this.end(session);
+    session.conn.close(new ImError(ErrorCode.IM_ERR_KICKED, why));
+  }
+
+  /** Forget a session locally and in the directory (only if the directory still points at it). Idempotent. */
+  end(session: Session): void {
+    const { d } = this;
+    if (session.ended) return;
+    session.ended = true;
+    if (this.byId.get(session.clientId) === session) {
+      this.byId.delete(session.clientId);
+      d.directory.release(session.clientId, session.loc).catch(() => undefined);
+      for (const [ch, cmd] of sessionEvents(d.serverId, session, false)) d.channels.publish(ch, cmd);
+    }
+    d.stats.logouts++;
+    d.onEnded(session);
+  }
+
+  /** Keep our directory entries alive; sessions another server took over are closed here. */
+  async refresh(): Promise<void> {
+    const entries = [...this.byId.values()].map((s) => ({ clientId: s.clientId, loc: s.loc }));
+    try {
+      for (let i = 0; i < entries.length; i += REFRESH_SLICE) {
+        const lost = await this.d.directory.refreshAll(entries.slice(i, i + REFRESH_SLICE));
+        for (const id of lost) {
+          const s = this.byId.get(id);
+          if (s) this.kick(s, "logged in on another server");
+        }
+      }
+    } catch (err) {
+      this.d.log.debug({ err }, "session refresh failed (Redis down?)");
+    }
+  }
+
+  /** Release every entry (shutdown). */
+  async releaseAll(): Promise<void> {
+    await Promise.all([...this.byId.values()].map((s) => this.d.directory.release(s.clientId, s.loc).catch(() => undefined)));
+  }
+}

@@ -1,0 +1,82 @@
+import type { Logger } from "../log/logger.js";
+
+export type Role = "gateway" | "msg_server" | "router" | "manager" | "monitor";
+
+/** What each process says about itself; the monitor shows it, the gateway balances on it. */
+export interface ProcessInfo {
+  role: Role;
+  id: string;
+  /** Client-facing "host:port" (msg_server's advertised address; listen address for others). */
+  addr: string;
+  pid: number;
+  version: string;
+  startedAt: number;
+  /** Sender's clock at the last heartbeat; informative only, liveness uses the TTL. */
+  ts: number;
+  /** Counters and gauges (connections, sessions, ...); names in shared/stats-schema.ts. */
+  stats: Record<string, number>;
+}
+
+export interface RegistryEntry {
+  info: ProcessInfo;
+  alive: boolean;
+}
+
+/**
+ * Who is in the cluster: a descriptive entry per process plus a liveness flag with a TTL that
+ * each heartbeat renews, so liveness never depends on clocks agreeing across machines. Entries of
+ * processes gone for FORGET_AFTER_MS are dropped by readers. Implementations:
+ * redis-process-registry.ts, memory-process-registry.ts; one conformance suite.
+ */
+export interface ProcessRegistry {
+  /** Write this process's entry and mark it alive for ttlMs. */
+  announce(info: ProcessInfo, ttlMs: number): Promise<void>;
+  /** Graceful stop: not alive any more, at once (the entry stays, so the monitor shows it down). */
+  withdraw(role: Role, id: string): Promise<void>;
+  /** Every registered process (optionally of one role) with its liveness. */
+  list(role?: Role): Promise<RegistryEntry[]>;
+}
+
+/** Entries whose process has been gone this long are removed by readers. */
+export const FORGET_AFTER_MS = 60 * 60 * 1000;
+
+/** Keeps this process's registry entry fresh: one announce per heartbeat interval. */
+export class RegistryPublisher {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly base: Omit<ProcessInfo, "ts" | "stats">;
+
+  constructor(
+    private readonly registry: ProcessRegistry,
+    who: { role: Role; id: string; addr: string; version: string },
+    private readonly timing: { heartbeatMs: number; registryTtlMs: number },
+    private readonly stats: () => Record<string, number>,
+    private readonly log: Logger,
+  ) {
+    this.base = { ...who, pid: process.pid, startedAt: Date.now() };
+  }
+
+  start(): this {
+    void this.beat();
+    this.timer = setInterval(() => void this.beat(), this.timing.heartbeatMs);
+    this.timer.unref();
+    return this;
+  }
+
+  async beat(): Promise<void> {
+    try {
+      await this.registry.announce({ ...this.base, ts: Date.now(), stats: this.stats() }, this.timing.registryTtlMs);
+    } catch (err) {
+      this.log.debug({ err }, "registry heartbeat failed");
+    }
+  }
+
+  /** Graceful stop: drop the alive flag at once so nobody waits for the TTL. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    try {
+      await this.registry.withdraw(this.base.role, this.base.id);
+    } catch {
+      // Redis gone: the TTL will expire it.
+    }
+  }
+}
