@@ -78,11 +78,42 @@ export function isErrorCode(s: string): s is ErrorCode {
   return KNOWN.has(s);
 }
 
-/** Turn an `ERR <code> <message>` reply (already split into args) back into a typed error. */
+type ErrorClass = new (code: ErrorCode, message: string, options?: ErrorOptions) => ImError;
+
+/** Which class a code belongs to, for errors that come back over the wire (nats' `parse`). */
+function classOf(code: ErrorCode): ErrorClass {
+  switch (code) {
+    case ErrorCode.IM_ERR_LINE_TOO_LONG:
+    case ErrorCode.IM_ERR_FRAME_TOO_LARGE:
+    case ErrorCode.IM_ERR_BAD_FRAME:
+    case ErrorCode.IM_ERR_BAD_LINE:
+      return ProtocolError;
+    case ErrorCode.IM_ERR_AUTH_FAILED:
+      return AuthError;
+    case ErrorCode.IM_ERR_NO_MSG_SERVER:
+    case ErrorCode.IM_ERR_UNAVAILABLE:
+    case ErrorCode.IM_ERR_TIMEOUT:
+    case ErrorCode.IM_ERR_SHUTTING_DOWN:
+      return UnavailableError;
+    case ErrorCode.IM_ERR_CONFIG:
+    case ErrorCode.IM_ERR_INTERNAL:
+      return ImError;
+    default:
+      return CommandError;
+  }
+}
+
+/**
+ * Turn an `ERR <code> <message>` reply (already split into args) back into a typed error of the
+ * class its code belongs to (ProtocolError, AuthError, UnavailableError, CommandError). An unknown
+ * code becomes IM_ERR_INTERNAL, keeping the peer's code in the message.
+ */
 export function errorFromReply(args: readonly string[]): ImError {
   const code = args[0] ?? "";
   const message = args[1] ?? "";
-  return new ImError(isErrorCode(code) ? code : ErrorCode.IM_ERR_INTERNAL, message || code);
+  if (!isErrorCode(code)) return new ImError(ErrorCode.IM_ERR_INTERNAL, message ? `${code}: ${message}` : code);
+  const Cls = classOf(code);
+  return new Cls(code, message || code);
 }
 
 /** Any thrown value to an ImError, keeping codes of our own errors. */

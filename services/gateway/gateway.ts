@@ -2,6 +2,8 @@ import type { Logger } from "../../shared/log/logger.js";
 import { Cmd, type Command } from "../../shared/protocol/commands.js";
 import { ErrorCode, ImError } from "../../shared/errors.js";
 import { listenServicePort, type PortConn, type ServicePort } from "../../shared/net/service-port.js";
+import { processStats } from "../../shared/process-stats.js";
+import { counters } from "../../shared/stats-schema.js";
 import type { GatewayConfig } from "./config.js";
 import type { Balancer } from "./balancer.js";
 
@@ -11,7 +13,7 @@ import type { Balancer } from "./balancer.js";
  * is closed either way. SEND_PING and STATS are answered like on every service port.
  */
 export class Gateway {
-  readonly counters = { requests: 0, handedOut: 0, noServer: 0, errors: 0 };
+  readonly counters = counters("gateway");
   private port: ServicePort | null = null;
 
   constructor(
@@ -24,6 +26,7 @@ export class Gateway {
     this.port = await listenServicePort({
       listen: this.cfg.listen,
       role: "gateway",
+      id: this.cfg.listen,
       maxLineBytes: this.cfg.maxLineBytes,
       log: this.log,
       idleMs: this.cfg.requestTimeoutMs,
@@ -54,7 +57,7 @@ export class Gateway {
   }
 
   stats(): Record<string, number> {
-    return { ...this.counters, connections: this.port?.conns.size ?? 0, liveMsgServers: this.balancer.liveCount };
+    return { ...processStats().read(), ...this.counters, connections: this.port?.conns.size ?? 0, liveMsgServers: this.balancer.liveCount };
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@ import { RegistryPublisher } from "../../shared/bus/process-registry.js";
 import { createLinkSet } from "../../shared/net/link-set.js";
 import { listenServicePort } from "../../shared/net/service-port.js";
 import { openStore } from "../../shared/store/open-store.js";
+import { processStats } from "../../shared/process-stats.js";
 import { managerSchema } from "./config.js";
 import { Manager } from "./manager.js";
 
@@ -26,8 +27,8 @@ void runService(
         onDown: (l) => manager.onLinkDown(l, cfg.registryTtlMs + 2000, () => !l.isUp),
       });
       links.start();
-      const stats = () => ({ ...manager.counters, links: links.all().length, linksUp: links.all().filter((l) => l.isUp).length });
-      const admin = await listenServicePort({ listen: cfg.listen, role: "manager", maxLineBytes: cfg.maxLineBytes, log, stats });
+      const stats = () => ({ ...processStats().read(), ...manager.counters, links: links.all().length, linksUp: links.all().filter((l) => l.isUp).length });
+      const admin = await listenServicePort({ listen: cfg.listen, role: "manager", id: cfg.id, maxLineBytes: cfg.maxLineBytes, log, stats });
       const heartbeat = new RegistryPublisher(bus.registry, { role: "manager", id: cfg.id, addr: cfg.listen, version: VERSION }, cfg, stats, log).start();
       log.info({ listen: cfg.listen, store: store.kind }, "manager started");
       return {

@@ -3,6 +3,7 @@ import type { Store } from "../../shared/store/store.js";
 import type { V1Cache } from "../../shared/bus/v1-cache.js";
 import { Channel, type Command } from "../../shared/protocol/commands.js";
 import { parseEnvelope, type Envelope, type SessionEvent } from "../../shared/protocol/envelope.js";
+import { counters } from "../../shared/stats-schema.js";
 import type { ManagerConfig } from "./config.js";
 
 /** What the manager needs of a link (a shared/net Link has it). */
@@ -20,7 +21,7 @@ export interface ManagerLink {
  * so whatever it missed while down is written when it returns.
  */
 export class Manager {
-  readonly counters = { sessionCache: 0, sessionStore: 0, topicCache: 0, topicStore: 0, sessionsReaped: 0, errors: 0, badMessages: 0 };
+  readonly counters = counters("manager");
   /** Who is logged in where, as reported by each msg_server: lets us close the records of a server that died. */
   private readonly sessionsByServer = new Map<string, Set<string>>();
   private readonly reapTimers = new Map<string, NodeJS.Timeout>();

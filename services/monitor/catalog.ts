@@ -1,46 +1,6 @@
-import type { ProcessRole, ServerSeries } from "./api-types.js";
+import type { ServerSeries } from "./api-types.js";
 
-/**
- * Which reported stats are monotonic counters, per role (names from services/*: msg_server
- * stats.ts, gateway/router/manager `counters`). Everything else a process reports is a gauge.
- * Counters become per-second rates in the API and `_total` counters in /metrics.
- */
-const COUNTERS: Record<ProcessRole, ReadonlySet<string>> = {
-  msg_server: new Set([
-    "logins",
-    "logouts",
-    "kicks",
-    "msgsIn",
-    "topicMsgsIn",
-    "msgsOut",
-    "topicDeliveries",
-    "routedOut",
-    "routedIn",
-    "topicRoutedOut",
-    "topicRoutedIn",
-    "routeNacks",
-    "acks",
-    "errors",
-    "protocolErrors",
-    "slowConsumers",
-    "idleTimeouts",
-    "storePulls",
-  ]),
-  gateway: new Set(["requests", "handedOut", "noServer", "errors"]),
-  router: new Set(["p2pIn", "p2pForwarded", "p2pOffline", "p2pLinkDown", "nacks", "resyncs", "topicIn", "topicForwarded", "cacheHits", "cacheMisses"]),
-  manager: new Set(["sessionCache", "sessionStore", "topicCache", "topicStore", "errors"]),
-  monitor: new Set(),
-};
-
-/** The router reports its topic fan-out per destination as `topicTo:<msg_server id>` counters. */
-export const ROUTER_TOPIC_TO = "topicTo:";
-
-export function isCounter(role: ProcessRole, stat: string): boolean {
-  return COUNTERS[role].has(stat) || (role === "router" && stat.startsWith(ROUTER_TOPIC_TO));
-}
-
-/** Stats that only repeat another one (v1's name kept for v1 monitors) and are not exported twice. */
-export const ALIASES: ReadonlySet<string> = new Set(["SessionNum"]);
+// Which stats are counters and which are gauges is the stats schema's business (shared/stats-schema.ts).
 
 const sum = (o: Record<string, number>, names: readonly string[]): number => names.reduce((a, n) => a + (o[n] ?? 0), 0);
 

@@ -5,6 +5,7 @@ import { RegistryPublisher } from "../../shared/bus/process-registry.js";
 import { Channel } from "../../shared/protocol/commands.js";
 import { createLinkSet } from "../../shared/net/link-set.js";
 import { listenServicePort } from "../../shared/net/service-port.js";
+import { processStats } from "../../shared/process-stats.js";
 import { monitorSchema } from "./config.js";
 import { Collector } from "./collector.js";
 import { MonitorMetrics } from "./metrics.js";
@@ -37,12 +38,13 @@ void runService(
       const http = await startHttp({ cfg, collector, metrics, log });
       collector.start();
       const stats = () => ({
+        ...processStats().read(),
         links: links.all().length,
         linksUp: links.all().filter((l) => l.isUp).length,
         processes: collector.overview.totals.processes,
         processesUp: collector.overview.totals.processesUp,
       });
-      const admin = await listenServicePort({ listen: cfg.listen, role: "monitor", maxLineBytes: cfg.maxLineBytes, log, stats });
+      const admin = await listenServicePort({ listen: cfg.listen, role: "monitor", id: cfg.id, maxLineBytes: cfg.maxLineBytes, log, stats });
       const heartbeat = new RegistryPublisher(bus.registry, { role: "monitor", id: cfg.id, addr: `${cfg.http.host}:${http.port}`, version: VERSION }, cfg, stats, log).start();
       log.info({ listen: cfg.listen, http: `http://${cfg.http.host}:${http.port}/` }, "monitor started");
       return {

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import type { Overview, ProcessView } from "./api-types.js";
-import { ALIASES, ROUTER_TOPIC_TO, isCounter } from "./catalog.js";
+import { ALIASES, ROUTER_TOPIC_TO, isCounter } from "../../shared/stats-schema.js";
 
 /**
  * Bounds the metric families created from reported stat names, so a process reporting ever-new

@@ -1,5 +1,5 @@
 import type { ProcessRole } from "./api-types.js";
-import { isCounter } from "./catalog.js";
+import { isCounter } from "../../shared/stats-schema.js";
 
 interface Sample {
   ts: number;

@@ -28,7 +28,7 @@ void runService(
 
       const server = await listenTcp(cfg.listen, (socket) => core.handleTransport(new TcpTransport(socket)));
       core.start();
-      const heartbeat = new RegistryPublisher(bus.registry, { role: "msg_server", id: serverId, addr: serverId, version: VERSION }, cfg, () => ({ ...core.gauges(), ...core.lastStats }), log).start();
+      const heartbeat = new RegistryPublisher(bus.registry, { role: "msg_server", id: serverId, addr: serverId, version: VERSION }, cfg, () => core.statsSnapshot(), log).start();
       log.info({ listen: cfg.listen, advertise: serverId, store: store.kind }, "msg_server listening");
       return {
         async close() {

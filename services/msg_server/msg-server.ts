@@ -7,7 +7,7 @@ import { IdleSweeper } from "../../shared/net/idle-sweeper.js";
 import type { Transport } from "../../shared/net/transport.js";
 import { Channel, type Command } from "../../shared/protocol/commands.js";
 import { encodeEnvelope } from "../../shared/protocol/envelope.js";
-import { ErrorCode, ImError } from "../../shared/errors.js";
+import { ErrorCode, ImError, ProtocolError } from "../../shared/errors.js";
 import { ChannelHub } from "./channels.js";
 import type { MsgServerConfig } from "./config.js";
 import type { HandlerContext } from "./context.js";
@@ -16,7 +16,7 @@ import { sessionEvents } from "./events.js";
 import { dispatch } from "./handlers/index.js";
 import { newConnState, type Conn, type ConnState, type Session } from "./session.js";
 import { SessionTable } from "./session-table.js";
-import { MsgServerStats } from "./stats.js";
+import { msgServerSnapshot, newMsgServerStats } from "./stats.js";
 import { LocalTopics } from "./topics.js";
 
 export interface MsgServerDeps {
@@ -42,14 +42,12 @@ export class MsgServer implements HandlerContext {
   readonly directory: SessionDirectory;
   readonly conns = new Set<Conn>();
   readonly channels = new ChannelHub();
-  readonly stats = new MsgServerStats();
+  readonly stats = newMsgServerStats();
   readonly sessions: SessionTable;
   readonly topics: LocalTopics;
   readonly p2p: P2PDelivery;
   private readonly sweeper: IdleSweeper<Conn>;
   private readonly timers: NodeJS.Timeout[] = [];
-  /** Latest stats snapshot (taken every monitorBeatMs), shared by the monitor beat and the registry heartbeat. */
-  lastStats: Record<string, number> = {};
   private closing = false;
   private sweeping = false;
 
@@ -136,7 +134,7 @@ export class MsgServer implements HandlerContext {
   }
 
   statsSnapshot(): Record<string, number> {
-    return this.stats.snapshot(this.gauges());
+    return msgServerSnapshot(this.stats, this.gauges());
   }
 
   private onSessionEnded(session: Session): void {
@@ -148,6 +146,7 @@ export class MsgServer implements HandlerContext {
   private onClose(conn: Conn, reason: ImError | null): void {
     this.conns.delete(conn);
     if (reason?.code === ErrorCode.IM_ERR_SLOW_CONSUMER) this.stats.slowConsumers++;
+    else if (reason instanceof ProtocolError) this.stats.protocolErrors++;
     if (conn.state.session) this.sessions.end(conn.state.session);
     this.channels.dropConnection(conn);
     if (this.log.isLevelEnabled("debug")) conn.log.debug({ reason: reason?.code }, "closed");
@@ -202,12 +201,11 @@ export class MsgServer implements HandlerContext {
   }
 
   private monitorBeat(): void {
-    this.lastStats = this.stats.snapshot(this.gauges());
     if (this.channels.subscriberCount(Channel.MONITOR) === 0) return;
     // v1's {"SessionNum":N} stays first so a v1 monitor still decodes it.
     this.channels.publish(
       Channel.MONITOR,
-      encodeEnvelope({ type: "monitor-beat", sessionNum: this.sessions.size, serverId: this.serverId, ts: Date.now(), stats: this.lastStats }),
+      encodeEnvelope({ type: "monitor-beat", sessionNum: this.sessions.size, serverId: this.serverId, ts: Date.now(), stats: this.statsSnapshot() }),
     );
   }
 

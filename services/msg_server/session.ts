@@ -1,6 +1,7 @@
 import type { Connection } from "../../shared/net/connection.js";
 import type { SessionLocation } from "../../shared/bus/session-directory.js";
 import type { StoredMessage } from "../../shared/store/store.js";
+import { Serial } from "../../shared/serial.js";
 import type { OrderedStream } from "./ordered-stream.js";
 
 /** Per-connection state. A connection is anonymous until it logs in (client) or authenticates (internal link). */
@@ -26,8 +27,8 @@ export class Session {
   readonly topics = new Map<string, OrderedStream<StoredMessage>>();
   /** Highest topic seq the client acknowledged (or, for v1 packet clients, was written to it), not yet flushed to the store. */
   readonly dirtyCursors = new Map<string, number>();
-  /** Serialises this client's sends so replies and deliveries keep the order it sent them in. */
-  sendChain: Promise<unknown> = Promise.resolve();
+  /** Runs this client's order-sensitive commands one after another, in the order it sent them. */
+  readonly serial = new Serial();
   /**
    * p2p messages pushed on this connection and not yet acknowledged: uuid -> inbox position, so
    * P2P_ACK can name the position to the store. Bounded by the store's inboxMaxPending.

@@ -28,7 +28,7 @@ void runService(
         onDown: (l) => router.onLinkDown(l),
       });
       links.start();
-      const admin = await listenServicePort({ listen: cfg.listen, role: "router", maxLineBytes: cfg.maxLineBytes, log, stats: () => router.stats() });
+      const admin = await listenServicePort({ listen: cfg.listen, role: "router", id: cfg.id, maxLineBytes: cfg.maxLineBytes, log, stats: () => router.stats() });
       const heartbeat = new RegistryPublisher(bus.registry, { role: "router", id: cfg.id, addr: cfg.listen, version: VERSION }, cfg, () => router.stats(), log).start();
       log.info({ listen: cfg.listen, seeds: cfg.msgServerList }, "router started");
       return {

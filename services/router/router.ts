@@ -1,6 +1,8 @@
 import type { Logger } from "../../shared/log/logger.js";
 import { Channel, type Command } from "../../shared/protocol/commands.js";
 import { encodeEnvelope, parseEnvelope, type Envelope, type RouteP2P, type RouteTopic } from "../../shared/protocol/envelope.js";
+import { processStats } from "../../shared/process-stats.js";
+import { counters, ROUTER_TOPIC_TO } from "../../shared/stats-schema.js";
 import type { LocationCache } from "./locations.js";
 
 /** Messages held behind one source link's location lookup before new ones are shed. */
@@ -31,19 +33,7 @@ export interface LinkTable {
 export class Router {
   /** topic -> msg_servers with at least one member of it online. */
   readonly topicServers = new Map<string, Set<string>>();
-  readonly counters = {
-    p2pIn: 0,
-    p2pForwarded: 0,
-    p2pOffline: 0,
-    p2pLinkDown: 0,
-    nacks: 0,
-    /** Forwards skipped because a source's lookup queue was full; the recipient's msg_server reads them from the store. */
-    p2pShed: 0,
-    resyncs: 0,
-    topicIn: 0,
-    topicForwarded: 0,
-    badMessages: 0,
-  };
+  readonly counters = counters("router");
   /** Topic messages forwarded, per destination msg_server: the fan-out the monitor and benchmark show. */
   readonly topicPerServer = new Map<string, number>();
   /** Per source link: messages waiting behind a location lookup, so one sender's order never changes. */
@@ -205,9 +195,10 @@ export class Router {
 
   stats(): Record<string, number> {
     const perServer: Record<string, number> = {};
-    for (const [k, v] of this.topicPerServer) perServer[`topicTo:${k}`] = v;
+    for (const [k, v] of this.topicPerServer) perServer[ROUTER_TOPIC_TO + k] = v;
     const links = this.links.all();
     return {
+      ...processStats().read(),
       ...this.counters,
       ...perServer,
       links: links.length,

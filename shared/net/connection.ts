@@ -218,7 +218,7 @@ export class Connection<S = unknown> {
       items = this.decoder.push(chunk);
     } catch (err) {
       const e = err instanceof ImError ? err : new ProtocolError(ErrorCode.IM_ERR_BAD_FRAME, String(err));
-      this.log.info({ code: e.code, detail: e.message }, "protocol error; closing");
+      this.log.info({ err: e }, "protocol error; closing");
       this.close(e);
       return;
     }

@@ -14,6 +14,8 @@ export type PortConn = Connection<null>;
 export interface ServicePortOptions {
   listen: string;
   role: string;
+  /** The process's id in the registry, echoed in STATS so every port answers in one shape. */
+  id: string;
   maxLineBytes: number;
   log: Logger;
   /** Close a connection that sent nothing for this long (default 60 s). */
@@ -54,7 +56,7 @@ export async function listenServicePort(o: ServicePortOptions): Promise<ServiceP
       onClose: (c) => conns.delete(c),
       onCommand: (c, cmd) => {
         if (cmd.name === Cmd.SEND_PING) c.reply(cmd, okReply(Cmd.SEND_PING, "PONG"));
-        else if (cmd.name === Cmd.STATS) c.reply(cmd, okReply(Cmd.STATS, JSON.stringify({ role: o.role, stats: o.stats() })));
+        else if (cmd.name === Cmd.STATS) c.reply(cmd, okReply(Cmd.STATS, JSON.stringify({ role: o.role, id: o.id, stats: o.stats() })));
         else if (!o.onCommand?.(c, cmd)) {
           const what = o.describe ? `${o.describe}, SEND_PING and STATS` : "SEND_PING and STATS";
           c.reply(cmd, errorReply(new CommandError(ErrorCode.IM_ERR_UNKNOWN_COMMAND, `the ${o.role} port answers ${what}, not ${cmd.name}`)));

@@ -5,7 +5,7 @@
  * Only space and tab separate arguments, so everything else (including `\r` left over after the
  * framer stripped one CR) belongs to a bare argument. The formatter quotes whatever the parser
  * could not read back unchanged, or whatever would not survive UTF-8 (lone surrogates), so
- * `parseLine(formatLine(n, a))` always returns `a`. docs/PROTOCOL-wire.md is the reference.
+ * `parseLine(formatLine(n, a))` always returns `a`. docs/PROTOCOL.md ("Line codec") is the reference.
  */
 import { ErrorCode, ProtocolError } from "../errors.js";
 import type { Command } from "./commands.js";

@@ -1,7 +1,8 @@
 /**
  * v1 packet codec (FishChatServer libnet `PacketN(4, BigEndian)` + `json.Encoder`): a 4-byte
  * unsigned big-endian body length N, then N bytes of JSON. Go's encoder ends the body with "\n"
- * and N counts it. See docs/PROTOCOL-wire.md for what we accept and how we differ from Go.
+ * and N counts it. docs/PROTOCOL.md ("Packet codec", "Accepted deviations from v1 and Go") says what we
+ * accept and how we differ from Go.
  */
 import { isUtf8 } from "node:buffer";
 import { ErrorCode, ProtocolError } from "../errors.js";

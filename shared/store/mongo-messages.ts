@@ -15,6 +15,7 @@
 import { CommandError, ErrorCode } from "../errors.js";
 import { isDuplicateKey, type MessageDoc, type MongoModels } from "./mongo-models.js";
 import { p2pConversation } from "../protocol/conversation.js";
+import { KeyedSerial } from "../serial.js";
 import type { NewP2PMessage, NewTopicMessage, Store, StoreLimits, StoredMessage } from "./store.js";
 
 export type MessageOps = Pick<
@@ -27,25 +28,6 @@ const UPSERT_ATTEMPTS = 5;
 
 /** Never hand out `_id` or the inbox marker: StoredMessage is the whole public shape. */
 const MESSAGE_FIELDS = { _id: 0, inboxOf: 0 } as const;
-
-/** Runs tasks one after another per key, in call order; different keys run concurrently. */
-export class KeyedSerial {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const result = (this.tails.get(key) ?? Promise.resolve()).then(task);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tails.set(key, tail);
-    // Forget idle keys, or the map would hold one entry per conversation ever seen.
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
-  }
-}
 
 /** A fresh StoredMessage from a document: callers get copies, never driver objects. */
 function toStored(d: MessageDoc): StoredMessage {

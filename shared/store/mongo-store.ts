@@ -99,7 +99,8 @@ export async function openMongoStore(opts: MongoStoreOptions): Promise<Store> {
   } catch (err) {
     throw mapError(err, "open");
   }
-  // Without a listener, a connection error emitted after open would crash the process.
+  // Without a listener, a connection error emitted after open would crash the process. Only the
+  // scrubbed message is logged: the driver's error (the cause) can quote the URI's password.
   conn.on("error", (err: unknown) => opts.log?.warn({ err: mapError(err, "connection").message }, "MongoDB connection error"));
   try {
     await conn.asPromise();

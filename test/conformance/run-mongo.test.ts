@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
 import { createConnection } from "mongoose";
 import { ErrorCode, ImError } from "../../shared/errors.js";
-import { KeyedSerial } from "../../shared/store/mongo-messages.js";
+import { KeyedSerial } from "../../shared/serial.js";
 import { mongoHosts, openMongoStore } from "../../shared/store/mongo-store.js";
 import type { Store, StoreLimits } from "../../shared/store/store.js";
 import type { StoreHarness } from "./store-helpers.js";

@@ -86,8 +86,13 @@ test("bad input is answered with coded errors while other clients keep being ser
   });
 
   await t.test("a client that connects and says nothing is closed after the login timeout", async () => {
+    const opened = Date.now();
     const p = await RawPeer.open(ms.addr);
     await p.waitClosed(6000);
+    const took = Date.now() - opened;
+    // loginTimeoutMs is 1500 here; the idle sweep runs every second.
+    assert.ok(took >= 1400 && took < 4000, `closed after ${took} ms`);
+    assert.deepEqual(p.received.map((c) => [c.name, c.args[0]]), [["ERR", "IM_ERR_IDLE_TIMEOUT"]], "told why, in line mode");
   });
 
   stop = true;

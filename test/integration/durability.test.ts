@@ -113,6 +113,10 @@ test("durability under crashes", { timeout: 300_000 }, async (t) => {
     // On re-subscribing, the manager receives each msg_server's current sessions and writes them.
     const v1 = await waitFor("v1 session cache written after the manager returned", () => redis.get("IM:rx3session"), 10_000);
     assert.equal(JSON.parse(v1).MsgServerAddr, b.addr);
+    // ...and the client record in the store (v1's im.client_info).
+    const rec = await waitFor("client record written", () => cl.store().then((s) => s.getClient("rx3")), 10_000);
+    assert.equal(rec.msgServerAddr, b.addr);
+    assert.equal(rec.alive, true);
     rx.close();
     tx.close();
   });
@@ -147,6 +151,9 @@ test("a msg_server that dies for good: the manager marks its sessions offline", 
   await waitFor("v1 session cache written", () => redis.get("IM:strandedsession"), 10_000);
   await a.kill("SIGKILL");
   await waitFor("v1 session cache dropped after the server stayed down", async () => (await redis.get("IM:strandedsession")) === null, 15_000);
+  const rec = await (await cl.store()).getClient("stranded");
+  assert.equal(rec?.alive, false, "the store's client record says offline too");
+  assert.equal(rec?.msgServerAddr, a.addr);
   c.close();
 });
 

@@ -5,6 +5,8 @@ import { join, resolve } from "node:path";
 import type { TestContext } from "node:test";
 import { FishChatClient, requestMsgServer, type ClientOptions } from "../../shared/client/client.js";
 import { Cmd } from "../../shared/protocol/commands.js";
+import { openLmdbStore } from "../../shared/store/lmdb-store.js";
+import type { Store } from "../../shared/store/store.js";
 import { SERVICE_NODE_FLAGS } from "../../shared/runtime-flags.js";
 import { freePorts, portOpen, waitFor } from "./ports.js";
 import { startRedis, type TestRedis } from "./redis.js";
@@ -100,6 +102,8 @@ export interface Cluster {
   client(id: string, opts?: ClientOptions & { via?: string; setup?: (c: FishChatClient) => void }): Promise<FishChatClient>;
   /** Wait until the router has a live link to every running msg_server. */
   routerReady(): Promise<void>;
+  /** The cluster's embedded store, opened from this process (LMDB is multi-process), to check what was stored. */
+  store(): Promise<Store>;
   stop(): Promise<void>;
 }
 
@@ -167,6 +171,7 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
     : null;
 
   const all = [...msgServers, gateway, router, manager, monitor].filter((s): s is ServiceProc => s !== null);
+  let opened: Promise<Store> | null = null;
   const cluster: Cluster = {
     dir,
     redis,
@@ -190,7 +195,12 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
       const want = msgServers.filter((m) => m.running).length;
       await waitFor("router links to every msg_server", async () => (await statsOf(router)).linksUp === want, 15_000);
     },
+    store() {
+      opened ??= openLmdbStore({ path: join(store.dataDir, "store"), limits: { inboxMaxPending: 10_000 } });
+      return opened;
+    },
     async stop() {
+      if (opened) await (await opened).close();
       await Promise.all(all.map((s) => s.stop()));
       if (!o.redis) await redis.stop();
     },

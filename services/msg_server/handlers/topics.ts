@@ -6,7 +6,7 @@ import { checkTopicName, checkUint } from "../../../shared/validate.js";
 import type { Session } from "../session.js";
 import type { HandlerContext } from "../context.js";
 import { topicEvents, type TopicAction } from "../events.js";
-import { checkBody, checkCmid, inOrder, needArgs, sessionOf, type Handler } from "./types.js";
+import { checkBody, checkCmid, needArgs, sessionOf, type Handler } from "./types.js";
 
 function publishTopicEvents(ctx: HandlerContext, topic: string, clientId: string, action: TopicAction): void {
   for (const [ch, cmd] of topicEvents(ctx.serverId, topic, clientId, action)) ctx.channels.publish(ch, cmd);
@@ -19,7 +19,7 @@ export const createTopic: Handler = {
     needArgs(cmd, 1, 1, "CREATE_TOPIC <name>");
     const s = sessionOf(conn);
     const name = checkTopicName(cmd.args[0]);
-    return inOrder(s, async () => {
+    return s.serial.run(async () => {
       await ctx.store.createTopic(name, s.clientId, Date.now());
       ctx.topics.attach(s, name, 0);
       publishTopicEvents(ctx, name, s.clientId, "create");
@@ -41,7 +41,7 @@ export const joinTopic: Handler = {
     if (cmd.args[1] !== s.clientId) {
       throw new CommandError(ErrorCode.IM_ERR_FROM_MISMATCH, `JOIN_TOPIC names ${cmd.args[1]} but this session is ${s.clientId}`);
     }
-    return inOrder(s, async () => {
+    return s.serial.run(async () => {
       if (!(await ctx.store.getTopic(name))) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
       if (!(await ctx.store.isMember(name, s.clientId))) {
         // A new member starts at the present: earlier messages are history, not a backlog. The
@@ -66,7 +66,7 @@ export const quitTopic: Handler = {
     needArgs(cmd, 1, 1, "QUIT_TOPIC <name>");
     const s = sessionOf(conn);
     const name = checkTopicName(cmd.args[0]);
-    return inOrder(s, async () => {
+    return s.serial.run(async () => {
       if (!(await ctx.store.removeMember(name, s.clientId))) {
         throw new CommandError(ErrorCode.IM_ERR_NOT_MEMBER, `you are not a member of ${name}`);
       }
@@ -105,7 +105,7 @@ export const sendTopic: Handler = {
       appended = append();
       appended.catch(() => undefined);
     }
-    return inOrder(s, async () => {
+    return s.serial.run(async () => {
       if (!appended) await assertMember(ctx, s, name);
       const r = await (appended ?? append());
       if (!r.duplicate) {

@@ -40,13 +40,3 @@ export function checkBody(ctx: HandlerContext, body: string): string {
   }
   return body;
 }
-
-/**
- * Run `fn` after every earlier order-sensitive command of this session has finished, so
- * `CREATE_TOPIC t` followed at once by `JOIN_TOPIC t` (as v1's client_topic does) cannot race.
- */
-export function inOrder<T>(s: { sendChain: Promise<unknown> }, fn: () => Promise<T>): Promise<T> {
-  const done = s.sendChain.then(fn);
-  s.sendChain = done.catch(() => undefined);
-  return done;
-}
