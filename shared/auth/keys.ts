@@ -9,6 +9,9 @@ import { type ClientAuthConfig, MIN_HS256_SECRET_BYTES, TokenAlg, type TokenKeyC
  * jose given a secret KeyObject would re-import it on every verification.
  */
 
+export type CryptoKey = webcrypto.CryptoKey;
+const { subtle } = webcrypto;
+
 export interface LoadedKey {
   readonly kid: string;
   readonly alg: TokenAlg;
@@ -27,9 +30,6 @@ export interface KeySet {
 
 /** Hint for the one missing file most people hit: the development key `npm start` creates. */
 const DEV_KEY_HINT = 'run "npm start" once (it creates a development key under ./data) or "token --init-dev-key <dir>"';
-
-export type CryptoKey = webcrypto.CryptoKey;
-const { subtle } = webcrypto;
 
 const SUBTLE_PARAMS: Record<TokenAlg, webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | webcrypto.HmacImportParams | webcrypto.Algorithm> = {
   HS256: { name: "HMAC", hash: "SHA-256" },

@@ -81,6 +81,8 @@ export class TokenVerifier {
   private keySet: KeySet;
   private readonly algorithms: string[];
   private readonly cache: VerifiedCache;
+  /** Bumped by every successful reload, so a verification that straddles one is not cached. */
+  private generation = 0;
 
   private constructor(
     private readonly cfg: ClientAuthConfig,
@@ -103,11 +105,6 @@ export class TokenVerifier {
     return [...this.keySet.keys.keys()];
   }
 
-  /** The loaded key with this kid (mintToken uses it to sign). */
-  key(kid: string): LoadedKey | undefined {
-    return this.keySet.keys.get(kid);
-  }
-
   /**
    * Re-reads the key files and the JWKS file (SIGHUP). All or nothing: when anything is wrong the
    * keys in use stay, and the reason is logged and returned.
@@ -118,7 +115,8 @@ export class TokenVerifier {
       for (const w of next.warnings) this.log?.warn(w);
       const before = this.kids;
       this.keySet = next;
-      // A removed key must stop admitting the tokens it signed, cached or not.
+      // A removed or replaced key must stop admitting the tokens it signed, cached or not.
+      this.generation++;
       this.cache.clear();
       const kids = this.kids;
       this.log?.info({ kids, added: kids.filter((k) => !before.includes(k)), removed: before.filter((k) => !kids.includes(k)) }, "client token keys reloaded");
@@ -156,8 +154,9 @@ export class TokenVerifier {
     if (claims) {
       this.checkTimes(claims, now, cacheKey);
     } else {
+      const generation = this.generation;
       claims = await this.verifyWithJose(token, now);
-      this.cache.set(cacheKey, claims);
+      if (generation === this.generation) this.cache.set(cacheKey, claims);
     }
     if (!isWellFormed(id) || claims.sub !== canonicalText(id)) {
       throw new TokenRejected(AuthFailure.sub_mismatch, `token is for ${JSON.stringify(claims.sub).slice(0, 140)}, login is for ${JSON.stringify(id).slice(0, 140)}`);
@@ -205,4 +204,19 @@ export class TokenVerifier {
     if (typeof jti === "string") claims.jti = jti;
     return claims;
   }
+}
+
+/**
+ * When a session logged in with `token` should get its TOKEN_EXPIRING notice and when it must be
+ * closed with IM_ERR_TOKEN_EXPIRED, in ms from `nowMs` (0: at once). The close waits out the same
+ * clock skew a login is allowed, so a token accepted near its exp is not cut off the moment after.
+ */
+export function sessionDeadlines(
+  token: Pick<VerifiedToken, "exp">,
+  cfg: Pick<ClientAuthConfig, "clockSkewSec" | "expiringNoticeSec">,
+  nowMs = Date.now(),
+): { noticeInMs: number; expireInMs: number } {
+  const expireAt = (token.exp + cfg.clockSkewSec) * 1000;
+  const noticeAt = (token.exp - cfg.expiringNoticeSec) * 1000;
+  return { noticeInMs: Math.max(0, noticeAt - nowMs), expireInMs: Math.max(0, expireAt - nowMs) };
 }

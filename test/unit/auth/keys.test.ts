@@ -160,3 +160,19 @@ test("reload also re-reads secret files from the config", async (t) => {
   await assert.rejects(v.verify("u", before), (e: TokenRejected) => e.reason === AuthFailure.bad_signature);
   await v.verify("u", await mintToken(cfg, { sub: "u", ttlSec: 60 }));
 });
+
+test("a verification that straddles a reload does not leave a removed key's token cached", async (t) => {
+  const d = keyDir(t);
+  const a = pairs().ec;
+  const jwk = { ...a.publicKey.export({ format: "jwk" }), kid: "a" };
+  const jwksFile = d.write("jwks.json", JSON.stringify({ keys: [jwk] }));
+  const v = await TokenVerifier.create(authConfig({ jwksFile }));
+  const signer = authConfig({ keys: [{ kid: "a", alg: "ES256", privateKeyFile: d.write("a.pem", pem.priv(a.privateKey)) }] });
+  const tokens = await Promise.all(["u1", "u2", "u3", "u4"].map((sub) => mintToken(signer, { sub, ttlSec: 600 })));
+  writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...pairs().ed.publicKey.export({ format: "jwk" }), kid: "b" }] }));
+  // Verifications in flight while the reload swaps the keys: each may pass or fail, but none may stick.
+  const inFlight = tokens.map((tok, i) => v.verify(`u${i + 1}`, tok).catch(() => undefined));
+  assert.equal((await v.reload()).ok, true);
+  await Promise.all(inFlight);
+  for (const [i, tok] of tokens.entries()) await assert.rejects(v.verify(`u${i + 1}`, tok), (e: TokenRejected) => e.reason === AuthFailure.unknown_kid);
+});

@@ -4,7 +4,7 @@ import { createSecretKey } from "node:crypto";
 import { SignJWT, UnsecuredJWT, type JWTPayload } from "jose";
 import { AuthError, ErrorCode } from "../../../shared/errors.js";
 import { mintToken } from "../../../shared/auth/mint.js";
-import { AuthFailure, TokenRejected, TokenVerifier } from "../../../shared/auth/token-verifier.js";
+import { AuthFailure, sessionDeadlines, TokenRejected, TokenVerifier } from "../../../shared/auth/token-verifier.js";
 import { authConfig, keyDir, pairs, pem, secret } from "./fixtures.js";
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -161,4 +161,13 @@ test("the verified cache is bounded and only holds successes", async (t) => {
   await rejected(v.verify("a", await hs(secret(), { sub: "a", exp: now() + 60 })), AuthFailure.bad_signature);
   await rejected(v.verify("z", await hs(key, { sub: "z", exp: now() - 600 })), AuthFailure.expired);
   assert.equal(cache.size, 3);
+});
+
+test("session deadlines: the notice expiringNoticeSec before exp, the close after the skew", () => {
+  const cfg = { clockSkewSec: 30, expiringNoticeSec: 60 };
+  const nowMs = 1_000_000_000;
+  assert.deepEqual(sessionDeadlines({ exp: nowMs / 1000 + 600 }, cfg, nowMs), { noticeInMs: 540_000, expireInMs: 630_000 });
+  // Logged in with a token that is already inside its notice period, or past exp within the skew.
+  assert.deepEqual(sessionDeadlines({ exp: nowMs / 1000 + 20 }, cfg, nowMs), { noticeInMs: 0, expireInMs: 50_000 });
+  assert.deepEqual(sessionDeadlines({ exp: nowMs / 1000 - 10 }, cfg, nowMs), { noticeInMs: 0, expireInMs: 20_000 });
 });
