@@ -32,7 +32,7 @@ async function rate(name: string, inFlight: number, op: () => Promise<unknown>):
   };
   await run(budgetMs * 0.2); // warm-up: JIT, key import caches
   const r = await run(budgetMs);
-  out(`${name.padEnd(34)} ${Math.round(r).toLocaleString("en-US").padStart(10)} verifications/s`);
+  out(`${name.padEnd(38)} ${Math.round(r).toLocaleString("en-US").padStart(10)} verifications/s`);
 }
 
 async function main(): Promise<void> {
