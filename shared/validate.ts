@@ -11,18 +11,44 @@ const CLIENT_ID = /^(?!\$)[^\s"\\\u0000-\u001f\u007f]{1,128}$/u;
 /** Topic names: 1-64 of letters, digits, `_`, `-`, `.`; no `:` so they never collide with "p2p:" ids. */
 const TOPIC_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
-export function checkClientId(id: string | undefined, what = "client id"): string {
-  if (id === undefined || !CLIENT_ID.test(id)) {
-    throw new CommandError(
-      ErrorCode.IM_ERR_BAD_CLIENT_ID,
-      `${what} must be 1-128 characters without whitespace, quotes, backslashes or control characters, not starting with $`,
-    );
-  }
-  return id;
+/**
+ * Well-formed Unicode: no lone surrogate. A lone surrogate has no UTF-8 form, so Redis, LMDB and
+ * the wire would each store U+FFFD in its place, and "\ud800zz" and "\udbffzz" would become one
+ * id: the second login would kick the first. (String.prototype.isWellFormed is in Node 20; the
+ * es2023 lib of our tsconfig does not declare it yet.)
+ */
+export function isWellFormed(s: string): boolean {
+  return (s as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
+/**
+ * The one form ids and names are compared and stored in: NFC, so "é" typed as U+00E9 and as
+ * "e" + U+0301 are the same client. Callers must pass well-formed text (see isWellFormed).
+ */
+export function canonicalText(s: string): string {
+  return s.normalize("NFC");
+}
+
+/** Whether two ids or names denote the same client or topic (both already well formed). */
+export function sameName(a: string, b: string): boolean {
+  return a === b || canonicalText(a) === canonicalText(b);
+}
+
+/** Returns the id in canonical form (NFC); ASCII and already-NFC ids come back unchanged. */
+export function checkClientId(id: string | undefined, what = "client id"): string {
+  const canonical = id !== undefined && isWellFormed(id) ? canonicalText(id) : undefined;
+  if (canonical === undefined || !CLIENT_ID.test(canonical)) {
+    throw new CommandError(
+      ErrorCode.IM_ERR_BAD_CLIENT_ID,
+      `${what} must be 1-128 characters of valid Unicode without whitespace, quotes, backslashes or control characters, not starting with $`,
+    );
+  }
+  return canonical;
+}
+
+/** Topic names are ASCII, so the well-formed and NFC rules hold by construction; the check stays explicit. */
 export function checkTopicName(name: string | undefined): string {
-  if (name === undefined || !TOPIC_NAME.test(name)) {
+  if (name === undefined || !isWellFormed(name) || !TOPIC_NAME.test(name)) {
     throw new CommandError(ErrorCode.IM_ERR_BAD_TOPIC_NAME, "topic name must be 1-64 characters of A-Z a-z 0-9 _ - .");
   }
   return name;
