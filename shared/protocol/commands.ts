@@ -78,4 +78,6 @@ export interface Command {
   name: string;
   args: string[];
   anyData?: unknown;
+  /** A client-chosen request id (WebSocket JSON dialect), echoed in the reply; absent on TCP. */
+  id?: string | number;
 }
