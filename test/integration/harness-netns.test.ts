@@ -3,10 +3,11 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { resolve } from "node:path";
-import { describe, test } from "node:test";
+import { describe, type TestContext, test } from "node:test";
 import { Redis } from "ioredis";
 import { createNetwork, type Host, type Network, netemAvailable, netnsAvailable, sweepStaleNetns } from "../support/netns.js";
 import { listNetns } from "../support/netns-probe.js";
+import { parseWireSpec } from "../support/netns-wire.js";
 import { sleep, waitFor } from "../support/ports.js";
 
 /**
@@ -94,14 +95,28 @@ const alive = (pid: number) => {
   }
 };
 
-describe(reason ? `netns harness (skipped: ${reason})` : "netns harness", { skip: reason ?? false }, () => {
-  const withNet = async (t: { after: (fn: () => Promise<void>) => void }, hosts: number | string[]): Promise<Network> => {
+/** A test that needs namespaces: skipped, with the reason in its name, where they cannot be made. */
+function nsTest(name: string, fn: (t: TestContext) => Promise<void>, needs: string | null = reason): void {
+  test(needs ? `${name} (skipped: ${needs})` : name, { skip: needs ?? false, timeout: 60_000 }, fn);
+}
+
+describe("netns harness", () => {
+  test("the userspace wire reads netem's delay/loss syntax and refuses the rest", () => {
+    assert.deepEqual(parseWireSpec("delay 50ms loss 1%"), { delayMs: 50, jitterMs: 0, loss: 0.01 });
+    assert.deepEqual(parseWireSpec("loss random 100% delay 1s 200ms"), { delayMs: 1000, jitterMs: 200, loss: 1 });
+    assert.deepEqual(parseWireSpec("delay 500us"), { delayMs: 0.5, jitterMs: 0, loss: 0 });
+    assert.throws(() => parseWireSpec("delay 50"), /not a time/);
+    assert.throws(() => parseWireSpec("loss 150%"), /percentage/);
+    assert.throws(() => parseWireSpec("duplicate 1%"), /not supported/);
+  });
+
+  const withNet = async (t: TestContext, hosts: number | string[]): Promise<Network> => {
     const net = await createNetwork({ hosts });
     t.after(() => net.destroy());
     return net;
   };
 
-  test("two hosts reach each other over TCP; a partition blocks it both ways and heal restores it", async (t) => {
+  nsTest("two hosts reach each other over TCP; a partition blocks it both ways and heal restores it", async (t) => {
     const net = await withNet(t, 2);
     const [h1, h2] = net.hosts as [Host, Host];
     assert.match(h1.addr, /^10\.251\.0\.\d+$/);
@@ -126,7 +141,7 @@ describe(reason ? `netns harness (skipped: ${reason})` : "netns harness", { skip
     b.sock.destroy();
   });
 
-  test(netemReason ? `netem delay and loss (skipped: ${netemReason})` : "netem delay adds latency, loss drops packets, clearNetem undoes both", { skip: netemReason ?? false }, async (t) => {
+  nsTest("netem delay adds latency, loss drops packets, clearNetem undoes both", async (t) => {
     const net = await withNet(t, 2);
     const [h1, h2] = net.hosts as [Host, Host];
     t.diagnostic(`netem by: ${net.netemMode}`);
@@ -151,9 +166,9 @@ describe(reason ? `netns harness (skipped: ${reason})` : "netns harness", { skip
     assert.equal(await udpDelivered(h1, h2, 400), 400, "no loss after clearNetem");
     const after = await medianRttMs(f.port);
     assert.ok(after < 20, `RTT after clearNetem ${after.toFixed(2)} ms`);
-  });
+  }, netemReason);
 
-  test("a Redis node runs inside one host and is reached from another", async (t) => {
+  nsTest("a Redis node runs inside one host and is reached from another", async (t) => {
     const net = await withNet(t, ["redis", "app"]);
     const [redisHost, app] = net.hosts as [Host, Host];
     redisHost.spawn("redis-server", ["--bind", redisHost.addr, "--port", "7000", "--save", "", "--appendonly", "no", "--protected-mode", "no"], { stdio: "ignore" });
@@ -165,7 +180,7 @@ describe(reason ? `netns harness (skipped: ${reason})` : "netns harness", { skip
     assert.equal(await r.get("where"), "netns");
   });
 
-  test("destroy() removes every namespace, link and process; root namespace untouched", async () => {
+  nsTest("destroy() removes every namespace, link and process; root namespace untouched", async () => {
     const before = rootSnapshot();
     const net = await createNetwork({ hosts: 3 });
     const names = net.namespaces();
@@ -199,7 +214,7 @@ describe(reason ? `netns harness (skipped: ${reason})` : "netns harness", { skip
     );
 
   for (const sig of ["SIGTERM", "SIGKILL"] as const) {
-    test(`a test process killed by ${sig} leaves no namespace or process behind`, async () => {
+    nsTest(`a test process killed by ${sig} leaves no namespace or process behind`, async () => {
       const child = crashChild();
       const [, prefix, pid, dir] = (await untilLine(child, /up \S+ \d+ \S+\n/)).trim().split(" ") as [string, string, string, string];
       assert.ok(existsSync(dir));
@@ -214,7 +229,7 @@ describe(reason ? `netns harness (skipped: ${reason})` : "netns harness", { skip
     });
   }
 
-  test("the startup sweep removes namespaces of dead runs and leaves live runs' alone", async () => {
+  nsTest("the startup sweep removes namespaces of dead runs and leaves live runs' alone", async () => {
     const done = spawn("true");
     await new Promise((r) => done.once("exit", r));
     const stale = `fcnet-${done.pid}-dead-h1`;

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 
@@ -155,4 +155,48 @@ export function trackDir(path: string): void {
 export function untrackDir(path: string): void {
   dirs.delete(path);
   writeState();
+}
+
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * What a dead test process left when even its reaper did not run (the machine's own cleanup
+ * killed both, say): its state file still lists it. Kill those processes (if their start time
+ * still matches), remove those namespaces and dirs, and the file. Returns the files handled.
+ */
+export function sweepStaleState(): string[] {
+  const done: string[] = [];
+  for (const f of readdirSync(TMP)) {
+    const m = /^fc-cleanup-(\d+)\.state$/.exec(f);
+    if (!m || alive(Number(m[1]))) continue;
+    const path = join(TMP, f);
+    let text = "";
+    try {
+      text = readFileSync(path, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n")) {
+      const [kind, a = "", b = ""] = line.split(" ");
+      if (kind === "pid" && procStartTime(Number(a)) === b) {
+        try {
+          process.kill(Number(a), "SIGKILL");
+        } catch {
+          // already gone
+        }
+      } else if (kind === "netns" && a.startsWith("fcnet-")) removeNetnsSync(a);
+      else if (kind === "dir" && dirname(a) === TMP && basename(a).startsWith("fc-")) rmSync(a, { recursive: true, force: true });
+    }
+    rmSync(path, { force: true });
+    done.push(path);
+  }
+  return done;
 }

@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
-import { removeNetnsSync } from "./cleanup.js";
+import { alive, removeNetnsSync } from "./cleanup.js";
 
 const execFileP = promisify(execFile);
 
@@ -30,15 +30,6 @@ function runSync(cmd: string, args: string[]): { ok: boolean; out: string } {
 export function listNetns(): string[] {
   const r = runSync("ip", ["netns", "list"]);
   return r.ok ? r.out.split("\n").map((l) => l.split(" ")[0] ?? "").filter(Boolean) : [];
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /**

@@ -1,13 +1,15 @@
-import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { trackDir, trackNetns, untrackDir, untrackNetns } from "./cleanup.js";
+import { join } from "node:path";
+import { sweepStaleState, trackDir, trackNetns, untrackDir, untrackNetns } from "./cleanup.js";
+import { type Forward, Host, type HostEnv } from "./netns-host.js";
 import { NETNS_PREFIX, probeNetns, run, sweepStaleNetns } from "./netns-probe.js";
 import { parseWireSpec, Wire } from "./netns-wire.js";
 
+export type { ExecResult, Forward } from "./netns-host.js";
+export { Host } from "./netns-host.js";
 export { netemAvailable, netnsAvailable, sweepStaleNetns } from "./netns-probe.js";
 
 /**
@@ -37,7 +39,6 @@ export { netemAvailable, netnsAvailable, sweepStaleNetns } from "./netns-probe.j
 export const SUBNET = "10.251.0.0/24";
 const MAX_HOSTS = 250;
 const HOST_NAME = /^[a-z][a-z0-9_]{0,15}$/;
-const FORWARDER = resolve(import.meta.dirname, "ns-forward.js");
 
 export interface NetworkOptions {
   /** A count (hosts h1..hN) or names. */
@@ -46,91 +47,11 @@ export interface NetworkOptions {
   netem?: "auto" | "kernel" | "wire";
 }
 
-export interface Forward {
-  host: "127.0.0.1";
-  port: number;
-  /** "127.0.0.1:<port>" */
-  addr: string;
-  close(): Promise<void>;
-}
-
-export interface ExecResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface FaultState {
-  partitioned: boolean;
-  wire: Wire | null;
-  wirePair: boolean;
-}
-
-export class Host {
-  /** @internal */ readonly fault: FaultState = { partitioned: false, wire: null, wirePair: false };
-  private forwarder: Promise<string> | null = null;
-
-  constructor(
-    private readonly net: Network,
-    readonly name: string,
-    /** The namespace's name, for `ip netns exec`. */
-    readonly ns: string,
-    /** 1-based; the bridge port is p<index>. */
-    readonly index: number,
-    /** This host's IPv4 address on the test network. */
-    readonly addr: string,
-  ) {}
-
-  /** Start `cmd` inside this host (killed by destroy()). */
-  spawn(cmd: string, args: readonly string[] = [], opts: SpawnOptions = {}): ChildProcess {
-    return this.net.track(spawn("ip", ["netns", "exec", this.ns, cmd, ...args], opts));
-  }
-
-  /** Run a short command inside this host; resolves with its exit code and output. */
-  exec(cmd: string, args: readonly string[] = [], opts: { timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
-    const p = this.spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    p.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-    p.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-    p.stdin!.on("error", () => undefined); // the command may exit before reading it
-    p.stdin!.end(opts.input ?? "");
-    const timer = setTimeout(() => p.kill("SIGKILL"), opts.timeoutMs ?? 10_000);
-    return new Promise((ok, fail) => {
-      p.once("error", fail);
-      p.once("close", (code) => {
-        clearTimeout(timer);
-        ok({ code, stdout, stderr });
-      });
-    });
-  }
-
-  /**
-   * A 127.0.0.1 port in the root namespace whose connections are opened from inside this host
-   * to `to` (default: this host's own address, a control view that partitions do not cut).
-   */
-  async forward(port: number, to: string = this.addr): Promise<Forward> {
-    const sock = await (this.forwarder ??= this.startForwarder());
-    return this.net.listenForward(sock, to, port);
-  }
-
-  private async startForwarder(): Promise<string> {
-    const sock = join(this.net.dir, `fwd-${this.name}.sock`);
-    const p = this.spawn(process.execPath, [FORWARDER, sock], { stdio: ["pipe", "pipe", "inherit"] });
-    p.stdin!.on("error", () => undefined);
-    await new Promise<void>((ok, fail) => {
-      p.stdout!.once("data", () => ok());
-      p.once("exit", (code) => fail(new Error(`ns-forward in ${this.name} exited (${code})`)));
-    });
-    return sock;
-  }
-}
-
-export class Network {
+export class Network implements HostEnv {
   readonly hosts: Host[] = [];
   readonly bridgeNs: string;
   private readonly children = new Set<ChildProcess>();
-  private readonly servers = new Set<{ server: Server; sockets: Set<Socket> }>();
+  private readonly forwards = new Set<Forward>();
   private destroyed = false;
 
   private constructor(
@@ -145,6 +66,7 @@ export class Network {
   static async create(opts: NetworkOptions): Promise<Network> {
     const support = probeNetns();
     if (support.reason) throw new Error(support.reason);
+    sweepStaleState();
     sweepStaleNetns();
     const names = typeof opts.hosts === "number" ? Array.from({ length: opts.hosts }, (_, i) => `h${i + 1}`) : [...opts.hosts];
     if (names.length < 1 || names.length > MAX_HOSTS) throw new Error(`between 1 and ${MAX_HOSTS} hosts`);
@@ -200,6 +122,17 @@ export class Network {
     return h;
   }
 
+  /** @internal */
+  addForward(f: Forward): Forward {
+    this.forwards.add(f);
+    const close = f.close;
+    f.close = () => {
+      this.forwards.delete(f);
+      return close();
+    };
+    return f;
+  }
+
   /** @internal Remember a child so destroy() kills it. */
   track(p: ChildProcess): ChildProcess {
     if (this.destroyed) {
@@ -209,45 +142,6 @@ export class Network {
     this.children.add(p);
     p.once("exit", () => this.children.delete(p));
     return p;
-  }
-
-  /** @internal */
-  async listenForward(sock: string, host: string, port: number): Promise<Forward> {
-    const sockets = new Set<Socket>();
-    const server = createServer((c) => {
-      const u = connect(sock);
-      sockets.add(c).add(u);
-      c.setNoDelay(true);
-      u.write(`${host} ${port}\n`);
-      c.pipe(u);
-      u.pipe(c);
-      const end = () => {
-        c.destroy();
-        u.destroy();
-      };
-      for (const s of [c, u]) {
-        s.once("error", end);
-        s.once("close", () => {
-          sockets.delete(s);
-          end();
-        });
-      }
-    });
-    const entry = { server, sockets };
-    this.servers.add(entry);
-    // Port 0: bound at once by this process, so there is no race to lose.
-    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-    const p = (server.address() as { port: number }).port;
-    return {
-      host: "127.0.0.1",
-      port: p,
-      addr: `127.0.0.1:${p}`,
-      close: async () => {
-        this.servers.delete(entry);
-        for (const s of sockets) s.destroy();
-        await new Promise<void>((r) => server.close(() => r()));
-      },
-    };
   }
 
   /** Attach the host's bridge port as its fault state says (detach before attach: no loops). */
@@ -317,11 +211,8 @@ export class Network {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const { server, sockets } of this.servers) {
-      for (const s of sockets) s.destroy();
-      server.close();
-    }
-    this.servers.clear();
+    await Promise.all([...this.forwards].map((f) => f.close()));
+    this.forwards.clear();
     const exits = [...this.children].map((p) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once("exit", () => r()))));
     for (const p of this.children) p.kill("SIGKILL");
     // Anything else in the namespaces (grandchildren) goes too.

@@ -1,23 +1,14 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cluster, type ClusterOptions, Redis } from "ioredis";
-import { trackDir, trackProcess, untrackDir } from "./cleanup.js";
+import { sweepStaleState, trackDir, untrackDir } from "./cleanup.js";
 import type { Forward, Host } from "./netns.js";
 import { freePorts, waitFor } from "./ports.js";
+import { DEFAULT_NODE_TIMEOUT_MS, execLocal, launchNode, planNodes, type RedisClusterNode, readLog } from "./redis-cluster-node.js";
 import { isMaster, type NodeView, parseClusterNodes, parseInfo } from "./redis-cluster-topology.js";
 
-/**
- * cluster-node-timeout: how long a node may be unreachable before the others mark it failed and
- * its replica starts an election. Redis' default is 15 s, which would make a failover test wait
- * ~17 s; 2000 ms gives a failover in ~3-4 s (timeout + the replica's 0.5-1 s election delay +
- * gossip) while staying well above the pauses a loaded 2-core test machine causes, which at 1 s
- * could fail over a healthy master mid-test.
- */
-export const DEFAULT_NODE_TIMEOUT_MS = 2000;
-/** Client port of the first node on each namespace host (ports inside a namespace cannot clash). */
-const NETNS_BASE_PORT = 7000;
+export { DEFAULT_NODE_TIMEOUT_MS, type RedisClusterNode } from "./redis-cluster-node.js";
 
 export interface RedisClusterOptions {
   masters?: number;
@@ -28,22 +19,17 @@ export interface RedisClusterOptions {
    * host's address, instead of on 127.0.0.1 in the root namespace.
    */
   hosts?: readonly Host[];
+  /**
+   * Namespace mode: where client() connections start from (a forward per node from this host),
+   * so the test's client sees partitions as an application host would. Default: each node's own
+   * host, which faults on the test network do not cut.
+   */
+  clientHost?: Host;
 }
 
-export interface RedisClusterNode {
-  /** Position in `nodes` (stable; roles change with failovers). */
-  index: number;
-  /** Address the cluster members know this node by. */
-  host: string;
-  port: number;
-  busPort: number;
-  /** Where the test process connects to reach it (a forward in namespace mode). */
-  reach: { host: string; port: number };
-  dir: string;
-  id: string;
-  netHost: Host | null;
-  proc: ChildProcess | null;
-  running(): boolean;
+export interface ExpectedFailover {
+  /** Wait until one of the master's replicas is master and every other live node says ok. */
+  wait(timeoutMs?: number): Promise<RedisClusterNode>;
 }
 
 export interface TestRedisCluster {
@@ -64,12 +50,17 @@ export interface TestRedisCluster {
   killMaster(i: number): Promise<RedisClusterNode>;
   /** Wait until a replica of the last killed master is master and every live node says ok. */
   waitForFailover(timeoutMs?: number): Promise<RedisClusterNode>;
+  /**
+   * Note a master's replicas before a fault (a partition, SIGSTOP, ...) so wait() can tell when
+   * one of them took over. The master itself is left out of the health check.
+   */
+  expectFailover(master: RedisClusterNode): Promise<ExpectedFailover>;
   /** Send a signal to a node's process (SIGKILL, SIGSTOP, SIGCONT, ...). */
   signal(node: RedisClusterNode, sig: NodeJS.Signals): void;
   /** Start a stopped or killed node again (same port, dir and node id). */
   restartNode(node: RedisClusterNode): Promise<void>;
-  /** Wait until every live node reports cluster_state:ok and every replica's link is up. */
-  waitHealthy(timeoutMs?: number): Promise<void>;
+  /** Wait until every live node (but `except`) reports cluster_state:ok and every replica's link is up. */
+  waitHealthy(timeoutMs?: number, except?: readonly RedisClusterNode[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -83,6 +74,7 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
   const nodeTimeoutMs = opts.nodeTimeoutMs ?? DEFAULT_NODE_TIMEOUT_MS;
   const n = masters * (1 + replicas);
   if (masters < 3) throw new Error("redis-cli --cluster create needs at least 3 masters");
+  sweepStaleState();
   const base = mkdtempSync(join(tmpdir(), "fc-rcluster-"));
   trackDir(base);
   const hosts = opts.hosts ?? [];
@@ -90,53 +82,10 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
   const forwards: Forward[] = [];
   const admins = new Map<RedisClusterNode, Redis>();
   const clients: (Redis | Cluster)[] = [];
-  let lastKilled: { id: string; replicaIds: string[] } | null = null;
+  let lastKilled: ExpectedFailover | null = null;
 
-  const nodes: RedisClusterNode[] = [];
-  for (let i = 0; i < n; i++) {
-    const netHost = hosts.length ? hosts[i % hosts.length]! : null;
-    const port = netHost ? NETNS_BASE_PORT + Math.floor(i / hosts.length) : local[i]!;
-    const busPort = netHost ? port + 10_000 : local[n + i]!;
-    const host = netHost ? netHost.addr : "127.0.0.1";
-    const dir = join(base, `node-${i}`);
-    mkdirSync(dir);
-    const node: RedisClusterNode = {
-      index: i,
-      host,
-      port,
-      busPort,
-      reach: { host, port },
-      dir,
-      id: "",
-      netHost,
-      proc: null,
-      running: () => node.proc !== null && node.proc.exitCode === null && node.proc.signalCode === null,
-    };
-    nodes.push(node);
-  }
-
-  const launch = (node: RedisClusterNode) => {
-    // The bus port is set explicitly (cluster-port, Redis 7+) rather than left as port+10000,
-    // which for a client port above 22767 would land in the ephemeral range.
-    const args = [
-      "--port", String(node.port), "--bind", node.host, "--dir", node.dir,
-      "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", String(node.busPort),
-      "--cluster-node-timeout", String(nodeTimeoutMs),
-      // Always let a replica take over, however long since it heard from its master: a test
-      // that kills a master must see a failover, not a cluster that stays down.
-      "--cluster-replica-validity-factor", "0",
-      // A replica's full sync starts at once instead of after the default 5 s wait for more replicas.
-      "--repl-diskless-sync-delay", "0",
-      "--save", "", "--appendonly", "no", "--logfile", join(node.dir, "redis.log"), "--loglevel", "notice",
-      // Inside a namespace the node listens on the host's address, reachable only on the test network.
-      ...(node.netHost ? ["--protected-mode", "no"] : []),
-    ];
-    if (node.netHost) node.proc = node.netHost.spawn("redis-server", args, { stdio: "ignore" });
-    else {
-      node.proc = spawn("redis-server", args, { stdio: "ignore" });
-      trackProcess(node.proc);
-    }
-  };
+  const nodes = planNodes(base, n, hosts, local);
+  const launch = (node: RedisClusterNode) => launchNode(node, nodeTimeoutMs);
 
   const admin = (node: RedisClusterNode): Redis => {
     let c = admins.get(node);
@@ -174,15 +123,19 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
       .sort((a, b) => a.slots[0]![0] - b.slots[0]![0])
       .map((v) => byAddr(v.addr));
 
-  const waitHealthy = async (timeoutMs = 30_000) => {
+  const waitHealthy = async (timeoutMs = 30_000, except: readonly RedisClusterNode[] = []) => {
     await waitFor(
       "every live Redis Cluster node to report cluster_state:ok",
       async () => {
-        for (const node of live()) {
+        for (const node of live().filter((x) => !except.includes(x))) {
           const info = parseInfo(String(await admin(node).call("CLUSTER", "INFO")));
           if (info.cluster_state !== "ok" || info.cluster_slots_assigned !== "16384") return false;
           const repl = parseInfo(await admin(node).info("replication"));
           if (repl.role === "slave" && repl.master_link_status !== "up") return false;
+          // Gossip settled: this node knows every healthy member's role (no slot-less "master"
+          // that is really a replica it has not heard about yet).
+          const seen = parseClusterNodes(String(await admin(node).call("CLUSTER", "NODES")));
+          if (seen.length !== n || seen.some((v) => isMaster(v) && v.slots.length === 0)) return false;
         }
         return true;
       },
@@ -196,9 +149,9 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
     nodeTimeoutMs,
     seeds: () => nodes.map((x) => ({ host: x.host, port: x.port })),
     client(o = {}) {
-      const natMap = hosts.length ? Object.fromEntries(nodes.map((x) => [`${x.host}:${x.port}`, x.reach])) : undefined;
+      const natMap = hosts.length ? Object.fromEntries(nodes.map((x) => [`${x.host}:${x.port}`, x.clientReach])) : undefined;
       const c = new Cluster(
-        nodes.map((x) => x.reach),
+        nodes.map((x) => x.clientReach),
         { natMap, slotsRefreshTimeout: 2000, ...o, redisOptions: { connectTimeout: 2000, ...o.redisOptions } },
       );
       c.on("error", () => undefined);
@@ -234,33 +187,40 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
       }
       return out;
     },
+    async expectFailover(master) {
+      const replicaIds = (await view()).filter((v) => v.masterId === master.id).map((v) => v.id);
+      if (replicaIds.length === 0) throw new Error(`node ${master.index} has no replica to take over`);
+      return {
+        async wait(timeoutMs = 20_000) {
+          const promoted = await waitFor(
+            `a replica of node ${master.index} to be promoted`,
+            async () => {
+              for (const node of live()) {
+                if (!replicaIds.includes(node.id)) continue;
+                const repl = parseInfo(await admin(node).info("replication"));
+                if (repl.role === "master") return node;
+              }
+              return null;
+            },
+            timeoutMs,
+            100,
+          );
+          await waitHealthy(timeoutMs, [master]);
+          return promoted;
+        },
+      };
+    },
     async killMaster(i) {
-      const views = await view();
       const node = (await mastersNow())[i];
       if (!node) throw new Error(`no master #${i}`);
-      lastKilled = { id: node.id, replicaIds: views.filter((v) => v.masterId === node.id).map((v) => v.id) };
+      lastKilled = await cluster.expectFailover(node);
       cluster.signal(node, "SIGKILL");
       await new Promise<void>((r) => (node.running() ? node.proc!.once("exit", () => r()) : r()));
       return node;
     },
     async waitForFailover(timeoutMs = 20_000) {
-      const killed = lastKilled;
-      if (!killed) throw new Error("waitForFailover() without killMaster()");
-      const promoted = await waitFor(
-        `a replica of ${killed.id.slice(0, 8)} to be promoted`,
-        async () => {
-          for (const node of live()) {
-            if (!killed.replicaIds.includes(node.id)) continue;
-            const repl = parseInfo(await admin(node).info("replication"));
-            if (repl.role === "master") return node;
-          }
-          return null;
-        },
-        timeoutMs,
-        100,
-      );
-      await waitHealthy(timeoutMs);
-      return promoted;
+      if (!lastKilled) throw new Error("waitForFailover() without killMaster()");
+      return lastKilled.wait(timeoutMs);
     },
     signal(node, sig) {
       node.proc?.kill(sig);
@@ -292,7 +252,12 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
       if (node.netHost) {
         const f = await node.netHost.forward(node.port);
         forwards.push(f);
-        node.reach = { host: f.host, port: f.port };
+        node.reach = node.clientReach = { host: f.host, port: f.port };
+        if (opts.clientHost && opts.clientHost !== node.netHost) {
+          const c = await opts.clientHost.forward(node.port, node.host);
+          forwards.push(c);
+          node.clientReach = { host: c.host, port: c.port };
+        }
       }
       launch(node);
     }
@@ -308,7 +273,7 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
     if (r.code !== 0) throw new Error(`redis-cli --cluster create failed (${r.code}): ${r.stdout.slice(-2000)}${r.stderr}`);
     await waitHealthy();
     const roles = await view();
-    if (roles.filter(isMaster).length !== masters) throw new Error(`expected ${masters} masters: ${JSON.stringify(roles)}`);
+    if (roles.filter((v) => isMaster(v) && v.slots.length > 0).length !== masters) throw new Error(`expected ${masters} masters: ${JSON.stringify(roles)}`);
   } catch (err) {
     await cluster.stop();
     throw err;
@@ -316,18 +281,3 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
   return cluster;
 }
 
-function readLog(node: RedisClusterNode): string {
-  try {
-    return readFileSync(join(node.dir, "redis.log"), "utf8").slice(-2000);
-  } catch {
-    return "(no log)";
-  }
-}
-
-function execLocal(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((ok) => {
-    execFile(cmd, args, { timeout: 30_000, encoding: "utf8" }, (err, stdout, stderr) => {
-      ok({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
