@@ -168,15 +168,22 @@ describe("netns harness", () => {
     assert.ok(after < 20, `RTT after clearNetem ${after.toFixed(2)} ms`);
   }, netemReason);
 
-  nsTest("a Redis node runs inside one host and is reached from another", async (t) => {
+  nsTest("a Redis node runs inside one host, is reached from another, and SIGSTOP/SIGCONT reach it", async (t) => {
     const net = await withNet(t, ["redis", "app"]);
     const [redisHost, app] = net.hosts as [Host, Host];
-    redisHost.spawn("redis-server", ["--bind", redisHost.addr, "--port", "7000", "--save", "", "--appendonly", "no", "--protected-mode", "no"], { stdio: "ignore" });
+    const redis = redisHost.spawn("redis-server", ["--bind", redisHost.addr, "--port", "7000", "--save", "", "--appendonly", "no", "--protected-mode", "no"], { stdio: "ignore" });
     await waitFor("redis-server in its namespace", async () => (await app.exec("redis-cli", ["-h", redisHost.addr, "-p", "7000", "ping"])).stdout.trim() === "PONG");
     assert.equal((await app.exec("redis-cli", ["-h", redisHost.addr, "-p", "7000", "set", "where", "netns"])).stdout.trim(), "OK");
     const f = await app.forward(7000, redisHost.addr);
     const r = new Redis({ port: f.port, maxRetriesPerRequest: 1 });
     t.after(() => r.disconnect());
+    assert.equal(await r.get("where"), "netns");
+    // `ip netns exec` execs: the child's pid is redis-server itself, so signals reach it.
+    assert.match(execFileSync("ps", ["-o", "comm=", "-p", String(redis.pid)], { encoding: "utf8" }), /redis-server/);
+    redis.kill("SIGSTOP");
+    const stopped = await app.exec("redis-cli", ["-h", redisHost.addr, "-p", "7000", "ping"], { timeoutMs: 1000 });
+    assert.notEqual(stopped.stdout.trim(), "PONG", "a stopped server does not answer");
+    redis.kill("SIGCONT");
     assert.equal(await r.get("where"), "netns");
   });
 
