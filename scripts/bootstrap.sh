@@ -24,11 +24,11 @@ if [ "$mode" = "test" ] && [ ! -x /usr/bin/chromium ]; then
 fi
 
 # Node packages: install when missing or when package-lock.json changed since the last install.
-# `npm install` (not `npm ci`): npm 11 writes lock files that omit some platform-specific optional
-# packages (msgpackr-extract's), which `npm ci` then refuses; `npm install` follows the lock and
-# fills in what is missing.
+# `npm ci`, not `npm install`: it installs exactly what the lock file says and never rewrites it,
+# so a fresh clone stays clean after its first `npm start` (`npm install` re-resolves the
+# platform-specific optional packages and may save the result into the tracked lock file).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm install --no-audit --no-fund --loglevel=error
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 
 npm run -s build

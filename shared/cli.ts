@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { Command as Commander } from "commander";
+import { Command as Commander, CommanderError } from "commander";
 import type { z } from "zod";
 import { ConfigError } from "./errors.js";
 import { loadConfig } from "./config/load-config.js";
+import { commonKeys } from "./config/common.js";
 import { createLogger, type Logger } from "./log/logger.js";
 
 // package.json sits two levels above dist/shared/cli.js.
@@ -33,27 +34,74 @@ export interface ServiceSpec<S extends z.ZodType> {
   instanceOf?(cfg: z.output<S>): string;
 }
 
+/** Exit code of every FishChat binary for bad flags or a bad config: a restart cannot help. */
+export const EXIT_USAGE = 2;
+
+/** Print a ConfigError, one line per problem, each naming the binary and the code. */
+export function reportConfigError(name: string, err: ConfigError): void {
+  for (const line of err.message.split("\n")) process.stderr.write(`${name}: ${err.code} ${line}\n`);
+}
+
+/**
+ * The log level: FISHCHAT_LOG_LEVEL when set (so `FISHCHAT_LOG_LEVEL=debug npm start` needs no
+ * edit of any conf file), else the conf file's `logLevel`, else "info". Throws ConfigError for
+ * a level pino does not know.
+ */
+export function logLevelOf(fileLevel: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const v = env.FISHCHAT_LOG_LEVEL;
+  if (v === undefined || v === "") return fileLevel ?? "info";
+  const parsed = commonKeys.logLevel.safeParse(v);
+  if (!parsed.success) throw new ConfigError(`FISHCHAT_LOG_LEVEL: "${v}" is not a log level (${commonKeys.logLevel.unwrap().options.join(", ")})`);
+  return parsed.data;
+}
+
+/**
+ * Under a supervisor that asks for it (FISHCHAT_EXIT_WITH_PARENT=1, set by `npm start`), stop
+ * when the parent process is gone: a SIGKILLed supervisor sends no signal, and an orphaned
+ * service would keep its ports and keep answering as if the cluster were still there.
+ */
+function watchParent(onGone: () => (why: string) => void): void {
+  if (process.env.FISHCHAT_EXIT_WITH_PARENT !== "1") return;
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) onGone()(`parent ${parent} exited`);
+  }, 500).unref();
+}
+
 /** The whole life of a service process: flags, config (exit 2 when invalid), logger, signals. */
 export async function runService<S extends z.ZodType>(spec: ServiceSpec<S>, argv: readonly string[]): Promise<void> {
   const program = new Commander(spec.name)
     .description(spec.description)
+    .usage(`-conf_file=<path>   (also -conf_file <path>, --conf_file <path>)`)
     .version(VERSION, "-v, --version")
-    .option("--conf_file <path>", "configuration file", spec.defaultConf)
-    .allowExcessArguments(false);
-  program.parse(normalizeGoFlags(argv), { from: "node" });
+    .option("--conf_file <path>", `configuration file, FishChatServer style: -conf_file=${spec.defaultConf}`, spec.defaultConf)
+    .allowExcessArguments(false)
+    .addHelpText("after", `\nExample:\n  ${spec.name} -conf_file=${spec.defaultConf}\n\nEnvironment: FISHCHAT_LOG_LEVEL overrides the conf file's logLevel.\nExit codes: 0 stopped by a signal, 1 start-up failed, 2 bad flags or bad config.`)
+    .exitOverride();
+  try {
+    program.parse(normalizeGoFlags(argv), { from: "node" });
+  } catch (err) {
+    // --help and --version exit 0; an unknown flag exits 2, like a bad config (and like the clients).
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+    throw err;
+  }
   const confFile = program.opts<{ conf_file: string }>().conf_file;
+  // Until the service is up there is nothing to close: leave at once.
+  let onParentGone: (why: string) => void = () => process.exit(0);
+  watchParent(() => onParentGone);
 
   let cfg: z.output<S>;
+  let level: string;
   try {
     cfg = loadConfig(confFile, spec.schema);
+    level = logLevelOf((cfg as { logLevel?: string }).logLevel);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`${spec.name}: ${err.code} ${err.message}\n`);
-      process.exit(2);
+      reportConfigError(spec.name, err);
+      process.exit(EXIT_USAGE);
     }
     throw err;
   }
-  const level = (cfg as { logLevel?: string }).logLevel;
   const log = createLogger({ service: spec.name, instance: spec.instanceOf?.(cfg), level });
 
   process.on("uncaughtException", (err) => {
@@ -93,4 +141,5 @@ export async function runService<S extends z.ZodType>(spec: ServiceSpec<S>, argv
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  onParentGone = stop;
 }

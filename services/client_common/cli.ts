@@ -1,5 +1,5 @@
 import { Command as Commander, CommanderError, InvalidArgumentError, Option } from "commander";
-import { normalizeGoFlags, VERSION } from "../../shared/cli.js";
+import { normalizeGoFlags, reportConfigError, VERSION } from "../../shared/cli.js";
 import { ConfigError, type ImError } from "../../shared/errors.js";
 import { hostPort } from "../../shared/config/common.js";
 import { checkClientId } from "../../shared/validate.js";
@@ -86,7 +86,7 @@ export function parseCommon<F extends CommonFlags>(program: Commander, argv: rea
     cfg = loadClientConfig(flags.conf_file, explicit);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`${program.name()}: ${err.code} ${err.message}\n`);
+      reportConfigError(program.name(), err);
       process.exit(ExitCode.USAGE);
     }
     throw err;

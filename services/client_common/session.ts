@@ -66,20 +66,26 @@ export class ClientSession extends EventEmitter {
     return this.client !== null && !this.client.closed;
   }
 
-  /** First login; retried with backoff until connectTimeoutMs. */
+  /**
+   * First login; retried with backoff until connectTimeoutMs has really passed (the last wait is
+   * cut to the deadline, then one more attempt), so "could not log in within N ms" is true.
+   */
   async start(): Promise<void> {
-    const deadline = Date.now() + this.opts.connectTimeoutMs;
-    for (;;) {
+    const started = Date.now();
+    const deadline = started + this.opts.connectTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
       try {
         await this.connectOnce();
         return;
       } catch (err) {
         const e = toImError(err);
         if (FATAL_LOGIN.has(e.code) || this.stopped) throw e;
-        const delay = this.backoff.next();
-        if (Date.now() + delay > deadline) {
-          throw new ImError(e.code, `could not log in within ${this.opts.connectTimeoutMs} ms: ${e.message}`);
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          const tries = `${attempt} attempt${attempt === 1 ? "" : "s"} in ${Date.now() - started} ms`;
+          throw new ImError(e.code, `could not log in within ${this.opts.connectTimeoutMs} ms (${tries}): ${e.message}`);
         }
+        const delay = Math.min(this.backoff.next(), left);
         this.emit("retrying", delay, e.message);
         await sleep(delay);
       }

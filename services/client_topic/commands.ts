@@ -162,7 +162,10 @@ export async function handleTopicLine(app: ClientApp, st: TopicState, raw: strin
       const [verb = "", ...args] = line.split(/\s+/);
       return await slash(app, st, verb.toLowerCase(), args, line.slice(verb.length).trim());
     }
-    if (st.current === null) throw new ImError(ErrorCode.IM_ERR_BAD_ARGS, "no current topic: /join <topic> or /use <topic> first (try /help)");
+    if (st.current === null) {
+      const v1Answer = /^(y|n|yes|no)$/i.test(line) ? "; v1's question-and-answer flow needs --v1" : "";
+      throw new ImError(ErrorCode.IM_ERR_BAD_ARGS, `no current topic: /create, /join or /use a topic first (try /help)${v1Answer}`);
+    }
     await sendTopic(app, st.current, parseText(line));
   } catch (err) {
     app.fail(err);

@@ -2,8 +2,6 @@
 import type { TopicMessage } from "../../shared/client/client.js";
 import type { Command } from "../../shared/protocol/commands.js";
 import { baseProgram, ExitCode, parseCommon, type CommonFlags } from "../client_common/cli.js";
-import type { ClientApp } from "../client_common/app.js";
-import type { LineInput } from "../client_common/input.js";
 import { runLines, startClient } from "../client_common/start.js";
 import { handleTopicLine, onTopic, onTopicPush, TOPIC_HELP, type TopicState } from "./commands.js";
 import { runV1Flow, V1 } from "./v1-flow.js";
@@ -31,7 +29,7 @@ const program = baseProgram("client_topic", "FishChat terminal client for topics
     actions.push(v);
     return true;
   })
-  .option("--v1", "FishChatServer v1's question-and-answer flow (create y/n, join, send)")
+  .option("--v1", "FishChatServer v1's question-and-answer flow (create y/n, join, send) instead of /commands")
   .addHelpText(
     "after",
     [
@@ -39,7 +37,7 @@ const program = baseProgram("client_topic", "FishChat terminal client for topics
       "Commands (stdin, a terminal or a pipe; not read when action flags are given):",
       ...TOPIC_HELP.map((l) => `  ${l}`),
       "",
-      "Without action flags, a first line that is not a /command starts v1's question-and-answer flow:",
+      "--v1 asks FishChatServer v1's questions instead of reading commands:",
       `  ${V1.create} / ${V1.createName} / ${V1.joinName} / ${V1.joinId} / ${V1.msg}`,
       "",
       "Output (stdout, one record per line; errors on stderr as `error <CODE> <message>`):",
@@ -53,43 +51,33 @@ const program = baseProgram("client_topic", "FishChat terminal client for topics
 program.on("option:topics", () => actions.push("/topics"));
 program.on("option:mine", () => actions.push("/mine"));
 
-/** Command mode when the first line is a /command; otherwise v1's questions, that line answering the first. */
-async function auto(app: ClientApp, st: TopicState, input: LineInput): Promise<void> {
-  if (input.tty) app.out.line(`${V1.create}   (or type /help for commands)`);
-  const first = await input.peek();
-  const t = first?.trim() ?? "";
-  if (first !== null && (t.startsWith("/") || t === ":q")) {
-    if (input.tty) input.setPrompt("> ");
-    await runLines(app, () => input.next(), (line) => handleTopicLine(app, st, line));
-    return;
-  }
-  if (first !== null && !input.tty) app.out.line(V1.create);
-  await input.next();
-  if (first !== null) await runV1Flow(app, st, input, first);
-  app.exit(await app.finish());
-}
-
 async function main(): Promise<void> {
   const { flags, cfg } = parseCommon<TopicFlags>(program, process.argv);
   if (flags.v1 && actions.length > 0) {
     process.stderr.write("client_topic: --v1 cannot be combined with action flags\n");
     process.exit(ExitCode.USAGE);
   }
-  const mode = flags.v1 ? "v1" : actions.length > 0 ? "cmd" : "auto";
-  const started = await startClient(flags, cfg, mode !== "cmd");
+  // /commands (the README's way) unless v1's questions are asked for: a first line "y" meant for
+  // v1's "want to create a topic" is reported with a hint to --v1 (handleTopicLine).
+  const mode = flags.v1 ? "v1" : actions.length > 0 ? "flags" : "stdin";
+  const started = await startClient(flags, cfg, mode !== "flags");
   if (!started) return;
   const { app, input } = started;
   const st: TopicState = { current: null };
   app.session.on("topic", (m: TopicMessage) => onTopic(app, m));
   app.session.on("push", (cmd: Command) => onTopicPush(app, cmd));
-  if (mode === "cmd" || !input) {
+  if (mode === "flags" || !input) {
     const queue = [...actions];
     await runLines(app, () => Promise.resolve(queue.shift() ?? null), (line) => handleTopicLine(app, st, line));
   } else if (mode === "v1") {
     await runV1Flow(app, st, input);
     app.exit(await app.finish());
   } else {
-    await auto(app, st, input);
+    if (input.tty) {
+      app.out.line("type /help for commands (--v1: FishChatServer v1's questions instead)");
+      input.setPrompt("> ");
+    }
+    await runLines(app, () => input.next(), (line) => handleTopicLine(app, st, line));
   }
 }
 

@@ -1,9 +1,11 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { freePorts, portOpen, waitFor } from "../support/ports.js";
+import { startRedis } from "../support/redis.js";
 
 const DIST = resolve(import.meta.dirname, "../..");
 const SERVICES = ["gateway", "msg_server", "router", "manager", "monitor"] as const;
@@ -24,6 +26,13 @@ for (const svc of SERVICES) {
     const help = run(svc, ["--help"]);
     assert.equal(help.status, 0);
     assert.match(help.stdout, /--conf_file <path>/);
+    assert.match(help.stdout, new RegExp(`Usage: ${svc} -conf_file=<path>`));
+    assert.match(help.stdout, new RegExp(`^  ${svc} -conf_file=conf/\\S+\\.json$`, "m"));
+
+    // An unknown flag is a usage error: 2, like a bad config and like the clients.
+    const badFlag = run(svc, ["--no-such-flag"]);
+    assert.equal(badFlag.status, 2, badFlag.stderr);
+    assert.match(badFlag.stderr, /unknown option '--no-such-flag'/);
     const version = run(svc, ["--version"]);
     assert.equal(version.status, 0);
     assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
@@ -54,11 +63,49 @@ for (const svc of SERVICES) {
   });
 }
 
-test("a FishChatServer v1 conf file fails with a hint naming the new key", () => {
+test("a FishChatServer v1 conf file: every problem on its own line, hints that fit the service", () => {
   const v1 = conf({ TransportProtocols: "tcp", Listen: "0.0.0.0:19000", LocalIP: "127.0.0.1:19000" });
   const r = run("msg_server", [`-conf_file=${v1}`]);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /unknown key "TransportProtocols" \(FishChatServer v1 key; use nothing \(TCP is implied\)\)/);
+  const lines = r.stderr.trim().split("\n");
+  assert.deepEqual(lines, [
+    `msg_server: IM_ERR_CONFIG ${v1}: unknown key "TransportProtocols" (FishChatServer v1 key; use nothing (TCP is implied))`,
+    `msg_server: IM_ERR_CONFIG ${v1}: unknown key "Listen" (FishChatServer v1 key; use listen (lower case, "host:port"))`,
+    `msg_server: IM_ERR_CONFIG ${v1}: unknown key "LocalIP" (FishChatServer v1 key; use advertiseAddr ("host:port" clients can reach))`,
+    `msg_server: IM_ERR_CONFIG ${v1}: key "clusterSecret": missing (required; expected string)`,
+  ]);
+  // The gateway has no advertiseAddr: its hint must not send people there.
+  const g = run("gateway", [`-conf_file=${v1}`]);
+  assert.equal(g.status, 2);
+  assert.match(g.stderr, /unknown key "LocalIP" \(FishChatServer v1 key; this file has no such setting: remove it\)/);
+  assert.doesNotMatch(g.stderr, /advertiseAddr/);
+});
+
+test("FISHCHAT_LOG_LEVEL overrides the conf file's logLevel; a bad value exits 2", { timeout: 30_000 }, async (t) => {
+  const redis = await startRedis({ aof: false });
+  t.after(() => redis.stop());
+  const [port] = (await freePorts(1)) as [number];
+  const f = conf({ clusterSecret: "0123456789", logLevel: "error", listen: `127.0.0.1:${port}`, redis: { port: redis.port } });
+  const started = (level: string | undefined) =>
+    new Promise<string>((resolve, reject) => {
+      const env = { ...process.env };
+      delete env.FISHCHAT_LOG_LEVEL;
+      if (level !== undefined) env.FISHCHAT_LOG_LEVEL = level;
+      const p = spawn(process.execPath, [join(DIST, "services/gateway/main.js"), `-conf_file=${f}`], { env, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      p.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+      p.once("exit", () => resolve(out));
+      p.once("error", reject);
+      // Up (the port answers), then stopped: whatever it logged by then is in `out`.
+      void waitFor("the gateway to listen", () => portOpen(port), 15_000).then(() => p.kill("SIGTERM"), reject);
+    });
+  const quiet = await started(undefined);
+  assert.doesNotMatch(quiet, /"msg":"gateway listening"/, "logLevel error from the file holds without the env var");
+  const loud = await started("debug");
+  assert.match(loud, /"level":30,.*"msg":"gateway listening"/, "FISHCHAT_LOG_LEVEL=debug wins over the file's error");
+  const bad = spawnSync(process.execPath, [join(DIST, "services/gateway/main.js"), `-conf_file=${f}`], { encoding: "utf8", env: { ...process.env, FISHCHAT_LOG_LEVEL: "loud" }, timeout: 15_000 });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^gateway: IM_ERR_CONFIG FISHCHAT_LOG_LEVEL: "loud" is not a log level/);
 });
 
 test("the shipped conf files are valid", async () => {

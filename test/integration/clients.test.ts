@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startCluster, type Cluster } from "../support/cluster.js";
-import { waitFor } from "../support/ports.js";
+import { freePorts, waitFor } from "../support/ports.js";
 
 const DIST = resolve(import.meta.dirname, "../..");
 const BIN = { p2p: join(DIST, "services/client_p2p/main.js"), topic: join(DIST, "services/client_topic/main.js") };
@@ -97,9 +97,15 @@ test("client config and flags: errors name the key and exit 2", { timeout: 30_00
   assert.equal(wrongType.code, 2);
   assert.match(wrongType.stderr, /key "heartbeatMs"/);
 
-  const v1Key = await run(t, "topic", ["--conf_file", conf("v1.json", { GatewayServer: "127.0.0.1:17000", HeartBeatTime: 20 }), "--id", "x"]);
+  const v1File = conf("v1.json", { GatewayServer: "127.0.0.1:17000", HeartBeatTime: 20, Expire: 1 });
+  const v1Key = await run(t, "topic", ["--conf_file", v1File, "--id", "x"]);
   assert.equal(v1Key.code, 2);
-  assert.match(v1Key.stderr, /GatewayServer.*use gatewayServer/);
+  // Every problem, one line each.
+  assert.deepEqual(v1Key.stderr.trim().split("\n"), [
+    `client_topic: IM_ERR_CONFIG ${v1File}: unknown key "GatewayServer" (FishChatServer v1 key; use gatewayServer)`,
+    `client_topic: IM_ERR_CONFIG ${v1File}: unknown key "HeartBeatTime" (FishChatServer v1 key; use heartbeatMs)`,
+    `client_topic: IM_ERR_CONFIG ${v1File}: unknown key "Expire" (FishChatServer v1 key; use nothing (v1's Expire had no effect))`,
+  ]);
 
   const missing = await run(t, "p2p", [`-conf_file=${join(dir, "nope.json")}`, "--id", "x"]);
   assert.equal(missing.code, 2);
@@ -107,6 +113,18 @@ test("client config and flags: errors name the key and exit 2", { timeout: 30_00
 
   const badFlag = await run(t, "p2p", ["--no-such-flag"]);
   assert.equal(badFlag.code, 2);
+
+  // The first login gives up only once connectTimeoutMs has passed, and says so truly.
+  const [closed] = (await freePorts(1)) as [number];
+  const slow = conf("slow.json", { gatewayServer: `127.0.0.1:${closed}`, connectTimeoutMs: 2500, reconnectMinMs: 300, reconnectMaxMs: 2000 });
+  const began = Date.now();
+  const noLogin = await run(t, "p2p", [`-conf_file=${slow}`, "--id", "x", "--send", "y hi"]);
+  const took = Date.now() - began;
+  assert.equal(noLogin.code, 1);
+  assert.match(noLogin.stderr, /^error IM_ERR_UNAVAILABLE could not log in within 2500 ms \(\d+ attempts in (\d+) ms\): /m);
+  const said = Number(/attempts in (\d+) ms/.exec(noLogin.stderr)![1]);
+  assert.ok(said >= 2500 && took >= 2500, `gave up after ${said} ms (process ran ${took} ms)`);
+  assert.ok(said < 4000, `not much later either: ${said} ms`);
 
   const help = await run(t, "topic", ["--help"]);
   assert.equal(help.code, 0);
@@ -198,8 +216,16 @@ test("terminal clients against a real cluster", { timeout: 240_000 }, async (t) 
     assert.equal(alice.lines.filter((l) => l === "[room4] alice4 says : hello from alice, with  spaces").length, 1);
   });
 
-  await t.test("client_topic: v1's question-and-answer flow through stdin", { timeout: 60_000 }, async (t) => {
-    const alice = new Cli(t, "topic", [conf], "pipe");
+  await t.test("client_topic: /commands by default; v1's answers without --v1 get a hint", { timeout: 60_000 }, async (t) => {
+    const r = await run(t, "topic", [conf, "--id", "carol7"], "y\n/create room7\n/send room7 hi\n");
+    assert.equal(r.code, 1, "the stray y failed");
+    assert.match(r.stderr, /^error IM_ERR_BAD_ARGS no current topic: .*v1's question-and-answer flow needs --v1$/m);
+    assertInOrder(r.lines, [/^connected to /, "created room7", "[room7] carol7 says : hi"]);
+    assert.ok(!r.stdout.includes("want to create a topic"), r.stdout);
+  });
+
+  await t.test("client_topic: v1's question-and-answer flow through stdin (--v1)", { timeout: 60_000 }, async (t) => {
+    const alice = new Cli(t, "topic", [conf, "--v1"], "pipe");
     for (const answer of ["alice5", "y", "qa5", "qa5", "alice5"]) alice.write(answer);
     const [, addr] = (await alice.line(/^LOCATE_TOPIC_MSG_ADDR (\S+) qa5$/)) as unknown as [string, string];
     assert.ok(cl.msgServers.some((m) => m.addr === addr), addr);

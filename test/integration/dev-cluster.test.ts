@@ -1,61 +1,155 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join, resolve } from "node:path";
+import { Redis } from "ioredis";
 import { FishChatClient, requestMsgServer, type P2PMessage } from "../../shared/client/client.js";
-import { freePorts, portOpen, waitFor } from "../support/ports.js";
+import { alive, DevDir } from "../support/dev-cluster.js";
+import { portOpen, waitFor } from "../support/ports.js";
+import { startRedis } from "../support/redis.js";
 
 const DIST = resolve(import.meta.dirname, "../..");
 
+/** One command to redis-server on a plain socket, its first reply line. */
+function rawRedis(port: number, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: "127.0.0.1", port }, () => s.write(command));
+    let got = "";
+    s.setEncoding("utf8");
+    s.on("data", (d: string) => {
+      got += d;
+      if (got.includes("\r\n")) {
+        s.destroy();
+        resolve(got.slice(0, got.indexOf("\r\n")));
+      }
+    });
+    s.on("error", reject);
+  });
+}
 
-/** `npm start` (dist/scripts/dev-cluster.js) with conf files on free ports and no Redis running there. */
-test("npm start: private redis, every service up, a message flows, SIGTERM stops it all", { timeout: 90_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), "fc-dev-"));
-  const conf = join(dir, "conf");
-  mkdirSync(conf);
-  const [redis, gw, ms1, ms2, router, manager, monitor, http] = (await freePorts(8)) as [number, number, number, number, number, number, number, number];
-  const common = { clusterSecret: "dev-cluster-test-secret", redis: { host: "127.0.0.1", port: redis } };
-  const seeds = [`127.0.0.1:${ms1}`, `127.0.0.1:${ms2}`];
-  const store = { dataDir: join(dir, "data") };
-  const w = (f: string, o: object) => writeFileSync(join(conf, f), JSON.stringify(o));
-  w("gateway.json", { ...common, listen: `127.0.0.1:${gw}`, msgServerList: seeds });
-  w(`msg_server.${ms1}.json`, { ...common, listen: `127.0.0.1:${ms1}`, advertiseAddr: `127.0.0.1:${ms1}`, store });
-  w(`msg_server.${ms2}.json`, { ...common, listen: `127.0.0.1:${ms2}`, advertiseAddr: `127.0.0.1:${ms2}`, store });
-  w("router.json", { ...common, listen: `127.0.0.1:${router}`, msgServerList: seeds });
-  w("manager.json", { ...common, listen: `127.0.0.1:${manager}`, msgServerList: seeds, store });
-  w("monitor.json", { ...common, listen: `127.0.0.1:${monitor}`, msgServerList: seeds, http: { host: "127.0.0.1", port: http } });
-
-  const p = spawn(process.execPath, [join(DIST, "scripts/dev-cluster.js"), "--conf-dir", conf, "--data-dir", join(dir, "data")], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  p.stdout!.on("data", (b: Buffer) => (out += b.toString()));
-  p.stderr!.on("data", (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<number | null>((r) => p.once("exit", (code) => r(code)));
+async function chat(gateway: string): Promise<void> {
+  const alice = new FishChatClient({ heartbeatMs: 0 });
+  const bob = new FishChatClient({ heartbeatMs: 0 });
   try {
-    await waitFor("the cluster to report it is running", () => out.includes("FishChat is running."), 45_000);
-    assert.match(out, new RegExp(`redis +127\\.0\\.0\\.1:${redis} +\\(started; data in .*AOF on\\)`));
-    for (const port of [gw, ms1, ms2, router, manager, monitor]) assert.match(out, new RegExp(`:${port} +up `), `port ${port} reported up`);
-    assert.match(out, new RegExp(`dashboard http://127\\.0\\.0\\.1:${http}/`));
-
-    // Give the router its links, then chat across the cluster.
-    const alice = new FishChatClient({ heartbeatMs: 0 });
-    await alice.connect(await waitFor("gateway answers", () => requestMsgServer(`127.0.0.1:${gw}`).catch(() => null), 15_000));
+    await alice.connect(await waitFor("gateway answers", () => requestMsgServer(gateway).catch(() => null), 15_000));
     await alice.login("alice");
     const got: P2PMessage[] = [];
-    const bob = new FishChatClient({ heartbeatMs: 0 });
     bob.on("p2p", (m: P2PMessage) => got.push(m));
-    await bob.connect(await requestMsgServer(`127.0.0.1:${gw}`));
+    await bob.connect(await requestMsgServer(gateway));
     await bob.login("bob");
     await alice.sendP2P("bob", "hello from npm start");
     await waitFor("bob receives", () => got.length === 1, 10_000);
+  } finally {
     alice.close();
     bob.close();
-  } finally {
-    p.kill("SIGTERM");
   }
-  assert.equal(await exited, 0);
-  assert.match(out, /SIGTERM: stopping FishChat/);
-  assert.match(out, /stopped\./);
-  for (const port of [redis, gw, ms1, ms2, router, manager, monitor]) assert.equal(await portOpen(port), false, `port ${port} closed`);
+}
+
+test("npm start: own redis apart from the conf files' one, one-line refusal of a second start, crashes restarted, SIGTERM to npm stops everything", { timeout: 120_000 }, async (t) => {
+  // Stands in for the machine's Redis on 6379, which the shipped conf files name.
+  const systemRedis = await startRedis({ aof: false });
+  t.after(() => systemRedis.stop());
+  const d = await DevDir.create(t, systemRedis.port);
+  const p = d.ports;
+  const run = d.npmStart();
+  await run.running();
+  assert.match(run.out, new RegExp(`redis +127\\.0\\.0\\.1:${p.privateRedis} +up +private redis-server, data in .*AOF on`));
+  for (const port of [p.gateway, p.ms1, p.ms2, p.router, p.manager, p.monitor]) assert.match(run.out, new RegExp(`:${port} +up `), `port ${port} reported up`);
+  assert.match(run.out, new RegExp(`dashboard http://127\\.0\\.0\\.1:${p.http}/`));
+  await chat(`127.0.0.1:${p.gateway}`);
+
+  // Everything went to the private Redis (password-protected), nothing to the conf files' Redis.
+  const password = readFileSync(join(run.dataDir, "redis", "password"), "utf8").trim();
+  const priv = new Redis({ port: p.privateRedis, password, maxRetriesPerRequest: 1 });
+  priv.on("error", () => undefined); // while the redis-server is killed below
+  t.after(() => priv.disconnect());
+  assert.ok((await priv.keys("fc:*")).length > 0, "the cluster's keys are in the private redis");
+  const sys = systemRedis.client();
+  assert.equal(await sys.dbsize(), 0, "nothing written to the conf files' redis");
+  assert.match(await rawRedis(p.privateRedis, "GET x\r\n"), /^-NOAUTH/, "no access without the password");
+
+  // A second start, from the same data directory: one line, non-zero exit, within seconds.
+  const began = Date.now();
+  const again = d.npmStart();
+  await again.exit(20_000);
+  assert.notEqual(again.code, 0);
+  assert.deepEqual(again.ownLines, [`FishChat is already running from ${run.dataDir} (pid ${run.supervisorPid}): stop it first (Ctrl-C in its terminal, or kill -TERM ${run.supervisorPid})`], again.out);
+  // From another data directory: the ports say it.
+  const other = d.npmStart([], "data2");
+  await other.exit(20_000);
+  assert.notEqual(other.code, 0);
+  assert.equal(other.ownLines.length, 1, other.out);
+  assert.match(other.ownLines[0]!, /^cannot start FishChat: already in use: 127\.0\.0\.1:\d+ \(\w+\), .* and \d+ more\. Is another `npm start` running\?/);
+  assert.ok(Date.now() - began < 20_000);
+  assert.doesNotMatch(run.out, /restarting/, "the running cluster was not disturbed");
+
+  // A crashed private redis-server and a crashed service are both restarted, and said so.
+  const redisPid = run.redisPid!;
+  process.kill(redisPid, "SIGKILL");
+  await waitFor("the redis restart line", () => run.out.includes(`redis-server 127.0.0.1:${p.privateRedis} exited (SIGKILL); restarting in 1 s`), 10_000);
+  await waitFor("a new redis-server", () => run.readRedisPid() !== redisPid && portOpen(p.privateRedis), 10_000);
+  const gw = d.servicePid("gateway.json")!;
+  process.kill(gw, "SIGKILL");
+  await waitFor("the gateway restart line", () => run.out.includes(`gateway 127.0.0.1:${p.gateway} exited (SIGKILL); restarting in 1 s`), 10_000);
+  await waitFor("a new gateway", () => d.servicePid("gateway.json") !== gw && portOpen(p.gateway), 10_000);
+  await chat(`127.0.0.1:${p.gateway}`);
+
+  // What a supervisor or `kill %1` sends: SIGTERM to npm itself. npm forwards it; the start script
+  // execs the supervisor, so no shell sits in between to die and orphan it.
+  priv.disconnect();
+  run.proc.kill("SIGTERM");
+  await run.exit(20_000);
+  assert.match(run.out, /SIGTERM: stopping FishChat/);
+  assert.match(run.out, /stopped\./);
+  await d.assertAllGone();
+});
+
+test("npm start --external-redis uses the conf files' Redis; SIGKILL of npm still stops everything", { timeout: 90_000 }, async (t) => {
+  const external = await startRedis({ aof: false });
+  t.after(() => external.stop());
+  const d = await DevDir.create(t, external.port);
+  const run = d.npmStart(["--external-redis"]);
+  await run.running();
+  assert.match(run.out, new RegExp(`redis +127\\.0\\.0\\.1:${external.port} +up +external \\(--external-redis, from the conf files\\): db 0, keys prefixed "fc:"`));
+  await waitFor("the cluster's keys in the external redis", async () => (await external.client().keys("fc:*")).length > 0, 10_000);
+  const supervisor = run.supervisorPid!;
+  run.proc.kill("SIGKILL");
+  await run.exit();
+  // Nobody signals the supervisor: it sees its parent change, then stops the services.
+  await waitFor("the supervisor to exit", () => !alive(supervisor), 10_000, 100);
+  await d.assertAllGone();
+});
+
+test("a service that cannot start stops the cluster with the reason in one line", { timeout: 90_000 }, async (t) => {
+  const external = await startRedis({ aof: false });
+  t.after(() => external.stop());
+  const d = await DevDir.create(t, external.port);
+  const run = (label: string) => {
+    const p = spawn(process.execPath, [join(DIST, "scripts/dev-cluster.js"), "--conf-dir", d.conf, "--data-dir", join(d.dir, label), "--redis-port", String(d.ports.privateRedis)], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    p.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+    p.stderr!.on("data", (b: Buffer) => (out += b.toString()));
+    t.after(() => p.kill("SIGKILL"));
+    return new Promise<{ code: number | null; out: string }>((r) => p.once("exit", (code) => r({ code, out })));
+  };
+
+  // A bad conf file: exit code 2 from the service, which no restart can fix.
+  const common = { clusterSecret: "dev-cluster-test-secret", redis: { host: "127.0.0.1", port: external.port } };
+  d.write("router.json", { ...common, listen: `127.0.0.1:${d.ports.router}`, bogusKey: 1 });
+  const bad = await run("bad-conf");
+  assert.equal(bad.code, 1, bad.out);
+  assert.match(bad.out, new RegExp(`^router 127\\.0\\.0\\.1:${d.ports.router} exited \\(code 2\\): router: IM_ERR_CONFIG \\S+router\\.json: unknown key "bogusKey"; not restarting$`, "m"));
+  assert.doesNotMatch(bad.out, /restarting in/);
+  assert.doesNotMatch(bad.out, /FishChat is running/);
+  await d.assertAllGone();
+
+  // Two services on one address (a conf mistake the port check cannot see): EADDRINUSE, said once.
+  d.write("router.json", { ...common, listen: `127.0.0.1:${d.ports.gateway}` });
+  const clash = await run("clash");
+  assert.equal(clash.code, 1, clash.out);
+  assert.match(clash.out, new RegExp(`^(router|gateway) 127\\.0\\.0\\.1:${d.ports.gateway} exited \\(code 1\\): .*EADDRINUSE.*; not restarting$`, "m"));
+  assert.doesNotMatch(clash.out, /restarting in/);
+  await d.assertAllGone();
 });

@@ -44,7 +44,8 @@ export class ServiceProc {
     const nodeArgs = (process.env.FISHCHAT_NODE_ARGS ?? "").split(" ").filter(Boolean);
     const p = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...nodeArgs, join(DIST, "services", this.name, "main.js"), `-conf_file=${this.confFile}`], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, FISHCHAT_LOG_LEVEL: process.env.FISHCHAT_TEST_LOG_LEVEL ?? "info" },
+      // FISHCHAT_LOG_LEVEL overrides the conf file's logLevel: set it only when asked, so the bench's "warn" holds.
+      env: process.env.FISHCHAT_TEST_LOG_LEVEL ? { ...process.env, FISHCHAT_LOG_LEVEL: process.env.FISHCHAT_TEST_LOG_LEVEL } : process.env,
     });
     p.stdout!.pipe(log);
     p.stderr!.pipe(log);

@@ -1,0 +1,96 @@
+/**
+ * The services of the development cluster, read from the conf directory, and the conf files
+ * they actually run with: the originals, or (with the private Redis) copies under
+ * <data>/conf/ whose `redis` block points at it.
+ */
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Listener } from "./preflight.js";
+
+export interface ServiceDef {
+  name: string;
+  /** The conf file as given in the conf directory. */
+  sourceConf: string;
+  /** The conf file the process is started with. */
+  conf: string;
+  listen: string;
+  note: string;
+  /** Every address it will listen on (the monitor has an HTTP port too). */
+  listeners: Listener[];
+  raw: Record<string, unknown>;
+}
+
+export interface RedisTarget {
+  host: string;
+  port: number;
+  password: string;
+}
+
+function readJson(file: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
+  }
+}
+
+export function hostPort(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(":");
+  return { host: addr.slice(0, i).replace(/^\[(.*)\]$/, "$1"), port: Number(addr.slice(i + 1)) };
+}
+
+/** Where to probe a listener from this machine: a wildcard bind is reachable on loopback. */
+export function probeHost(host: string): string {
+  return host === "0.0.0.0" || host === "" ? "127.0.0.1" : host === "::" ? "::1" : host;
+}
+
+export function readServices(confDir: string): ServiceDef[] {
+  const files = readdirSync(confDir);
+  const msConfs = files.filter((f) => /^msg_server\..+\.json$/.test(f)).sort();
+  const out: ServiceDef[] = [];
+  const add = (name: string, file: string, note: (c: Record<string, unknown>) => string) => {
+    const sourceConf = join(confDir, file);
+    const raw = readJson(sourceConf);
+    const listen = String(raw.listen);
+    const listeners: Listener[] = [{ owner: name, ...hostPort(listen) }];
+    if (name === "monitor") {
+      const http = (raw.http ?? {}) as { host?: string; port?: number };
+      listeners.push({ owner: "monitor http", host: http.host ?? "127.0.0.1", port: http.port ?? 30000 });
+    }
+    out.push({ name, sourceConf, conf: sourceConf, listen, note: note(raw), listeners, raw });
+  };
+  for (const f of msConfs) add("msg_server", f, (c) => `clients connect here; advertised as ${String(c.advertiseAddr ?? c.listen)}`);
+  add("gateway", "gateway.json", () => "clients start here (REQ_MSG_SERVER)");
+  add("router", "router.json", () => "STATS/PING only");
+  add("manager", "manager.json", () => "STATS/PING only");
+  add("monitor", "monitor.json", (c) => {
+    const http = (c.http ?? {}) as { host?: string; port?: number };
+    return `dashboard http://${http.host ?? "127.0.0.1"}:${http.port ?? 30000}/`;
+  });
+  return out;
+}
+
+/**
+ * Point every service at the private Redis: write <dataDir>/conf/<file> with the `redis` block
+ * replaced (db 0 of a server nobody else uses; the key prefix is kept). Mode 0600: they hold
+ * the Redis password and the cluster secret.
+ */
+export function writeOverrides(services: ServiceDef[], dataDir: string, redis: RedisTarget): string {
+  const dir = join(dataDir, "conf");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const s of services) {
+    const own = (s.raw.redis ?? {}) as Record<string, unknown>;
+    const conf = { ...s.raw, redis: { ...own, host: redis.host, port: redis.port, db: 0, password: redis.password } };
+    const file = join(dir, s.sourceConf.slice(s.sourceConf.lastIndexOf("/") + 1));
+    writeFileSync(file, `${JSON.stringify(conf, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    s.conf = file;
+  }
+  return dir;
+}
+
+/** The Redis the conf files name (the first msg_server's, as the services would use). */
+export function configuredRedis(services: ServiceDef[]): { host: string; port: number; db: number; keyPrefix: string } {
+  const r = (services[0]?.raw.redis ?? {}) as { host?: string; port?: number; db?: number; keyPrefix?: string };
+  return { host: r.host ?? "127.0.0.1", port: r.port ?? 6379, db: r.db ?? 0, keyPrefix: r.keyPrefix ?? "fc:" };
+}
