@@ -21,6 +21,7 @@ import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { SERVICE_NODE_FLAGS } from "../shared/runtime-flags.js";
 import { busyListeners, PidLock, type Listener } from "./dev-cluster/preflight.js";
 import { DEFAULT_PRIVATE_REDIS_PORT, preparePrivateRedis, stopLeftoverRedis } from "./dev-cluster/redis.js";
+import { ensureDevKey } from "../shared/auth/dev-key.js";
 import { configuredRedis, hostPort, probeHost, readServices, writeOverrides, type ServiceDef } from "./dev-cluster/services.js";
 import { Supervised } from "./dev-cluster/supervised.js";
 
@@ -184,11 +185,14 @@ async function main(): Promise<void> {
       return;
     }
     out(`${"redis".padEnd(11)} ${`${priv.host}:${priv.port}`.padEnd(16)} up    ${redisLine}`);
-    writeOverrides(services, dataDir, priv);
   } else {
     const r = configuredRedis(services);
     out(`${"redis".padEnd(11)} ${`${r.host}:${r.port}`.padEnd(16)} up    ${redisLine}`);
   }
+  // Client tokens: a random development key, made on first start and kept in the data dir.
+  const devKey = ensureDevKey(dataDir);
+  if (devKey.created) out(`created a development token key in ${devKey.path} (mint tokens with: node bin/token.js -conf_file=conf/msg_server.19000.json --sub alice)`);
+  writeOverrides(services, dataDir, priv, devKey.path);
 
   const env = { ...process.env, FISHCHAT_EXIT_WITH_PARENT: "1" };
   for (const s of services) {

@@ -22,6 +22,10 @@ export function normalizeGoFlags(argv: readonly string[]): string[] {
 export interface ServiceHandle {
   /** Stop accepting work, close links and listeners. Must resolve; errors are logged by the caller. */
   close(): Promise<void>;
+  /** SIGHUP: re-read what can change without a restart (key files). Without it SIGHUP is ignored, never fatal. */
+  reload?(): Promise<void>;
+  /** How long close() may take before the process exits anyway (a drain window). Default 5 s. */
+  stopTimeoutMs?: number;
 }
 
 export interface ServiceSpec<S extends z.ZodType> {
@@ -120,7 +124,10 @@ export async function runService<S extends z.ZodType>(spec: ServiceSpec<S>, argv
   } catch (err) {
     log.fatal({ err }, "start-up failed");
     log.flush?.();
-    setTimeout(() => process.exit(1), 50).unref();
+    // A bad key file or an exposed listener with a development secret: a restart cannot help.
+    if (err instanceof ConfigError) reportConfigError(spec.name, err);
+    const code = err instanceof ConfigError ? EXIT_USAGE : 1;
+    setTimeout(() => process.exit(code), 50).unref();
     return;
   }
   let stopping = false;
@@ -128,7 +135,7 @@ export async function runService<S extends z.ZodType>(spec: ServiceSpec<S>, argv
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "stopping");
-    const force = setTimeout(() => process.exit(0), 5000);
+    const force = setTimeout(() => process.exit(0), (handle.stopTimeoutMs ?? 5000) + 2000);
     force.unref();
     handle
       .close()
@@ -141,5 +148,14 @@ export async function runService<S extends z.ZodType>(spec: ServiceSpec<S>, argv
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  // Node's default for SIGHUP is to exit, which systemd's `reload` would turn into an outage.
+  process.on("SIGHUP", () => {
+    if (!handle.reload) {
+      log.info("SIGHUP: nothing to reload");
+      return;
+    }
+    log.info("SIGHUP: reloading");
+    handle.reload().catch((err: unknown) => log.error({ err }, "reload failed"));
+  });
   onParentGone = stop;
 }

@@ -24,6 +24,7 @@ export const ErrorCode = {
   IM_ERR_FORBIDDEN: "IM_ERR_FORBIDDEN",
   IM_ERR_AUTH_FAILED: "IM_ERR_AUTH_FAILED",
   IM_ERR_TOKEN_EXPIRED: "IM_ERR_TOKEN_EXPIRED",
+  IM_ERR_TOKEN_REVOKED: "IM_ERR_TOKEN_REVOKED",
   IM_ERR_TOO_MANY_CONNECTIONS: "IM_ERR_TOO_MANY_CONNECTIONS",
   IM_ERR_UNKNOWN_CHANNEL: "IM_ERR_UNKNOWN_CHANNEL",
   // messages
@@ -63,6 +64,19 @@ export class CommandError extends ImError {}
 
 /** Authentication of internal links. */
 export class AuthError extends ImError {}
+
+/**
+ * A limit was hit; the client may retry after `retryAfterMs`. In line mode the reply carries it
+ * as a third argument: `ERR IM_ERR_RATE_LIMITED "<message>" <retryAfterMs>`.
+ */
+export class RateLimitedError extends ImError {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(ErrorCode.IM_ERR_RATE_LIMITED, message);
+  }
+}
 
 /** A dependency (Redis, the store, a peer) is not reachable or answered too late. */
 export class UnavailableError extends ImError {}
@@ -114,6 +128,7 @@ export function errorFromReply(args: readonly string[]): ImError {
   const code = args[0] ?? "";
   const message = args[1] ?? "";
   if (!isErrorCode(code)) return new ImError(ErrorCode.IM_ERR_INTERNAL, message ? `${code}: ${message}` : code);
+  if (code === ErrorCode.IM_ERR_RATE_LIMITED) return new RateLimitedError(message || code, Number(args[2]) || 0);
   const Cls = classOf(code);
   return new Cls(code, message || code);
 }

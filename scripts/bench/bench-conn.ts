@@ -228,6 +228,28 @@ export async function askGateway(gateway: string, codec: CodecKind, localAddress
   }
 }
 
+/** Where login tokens come from for the target being measured (unset: no token is sent, as for a build without tokens). */
+let tokenFor: ((clientId: string) => Promise<string>) | null = null;
+const minted = new Map<string, string>();
+
+export function setTokenSource(fn: ((clientId: string) => Promise<string>) | null): void {
+  tokenFor = fn;
+  minted.clear();
+}
+
+/** Mint the tokens of these ids now, so a timed login measures the server, not the signing. */
+export async function premintTokens(ids: readonly string[]): Promise<void> {
+  if (!tokenFor) return;
+  for (const id of ids) if (!minted.has(id)) minted.set(id, await tokenFor(id));
+}
+
+async function tokenOf(clientId: string): Promise<string> {
+  if (!tokenFor) return "";
+  let t = minted.get(clientId);
+  if (t === undefined) minted.set(clientId, (t = await tokenFor(clientId)));
+  return t;
+}
+
 /**
  * Log a client in the way real clients do: ask the gateway, connect to the msg_server it names,
  * SEND_CLIENT_ID. The line codec waits for the OK; the packet codec has none, so there the login
@@ -237,7 +259,8 @@ export async function loginThroughGateway(gateway: string, clientId: string, cod
   const addr = await askGateway(gateway, codec, localAddress);
   const c = await BenchConn.open(addr, codec, localAddress);
   c.clientId = clientId;
-  const cmd: Command = { name: Cmd.SEND_CLIENT_ID, args: [clientId] };
+  const token = await tokenOf(clientId);
+  const cmd: Command = { name: Cmd.SEND_CLIENT_ID, args: token ? [clientId, token] : [clientId] };
   if (codec === "packet") {
     c.post(cmd);
     return c;

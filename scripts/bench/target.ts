@@ -19,6 +19,8 @@ export interface Target {
   gateway: string;
   /** Every FishChat process plus Redis, when their pids can be known; empty otherwise. */
   procs(): Promise<NamedProc[]>;
+  /** A login token for `id` ("" when the target takes none); absent for builds from before client tokens. */
+  token?(id: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -105,6 +107,7 @@ async function startOwnCluster(spec: Extract<TargetSpec, { kind: "dist" }>): Pro
     label: spec.label,
     gateway: cl.gateway!.addr,
     procs: async () => procs,
+    token: typeof (cl as { token?: unknown }).token === "function" ? (id: string) => cl.token(id) : undefined,
     async close() {
       await cl.stop();
       if (spec.keep) {

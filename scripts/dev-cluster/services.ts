@@ -4,7 +4,8 @@
  * <data>/conf/ whose `redis` block points at it.
  */
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { DEV_KEY_FILE } from "../../shared/auth/dev-key.js";
 import type { Listener } from "./preflight.js";
 
 export interface ServiceDef {
@@ -70,17 +71,27 @@ export function readServices(confDir: string): ServiceDef[] {
   return out;
 }
 
+/** A clientAuth key that names the development key file: it is pointed at this data dir's key. */
+function withDevKey(raw: Record<string, unknown>, devKeyPath: string): Record<string, unknown> {
+  const auth = raw.clientAuth as { keys?: { secretFile?: string }[] } | undefined;
+  if (!auth?.keys) return raw;
+  const keys = auth.keys.map((k) => (k.secretFile && basename(k.secretFile) === DEV_KEY_FILE ? { ...k, secretFile: devKeyPath } : k));
+  return { ...raw, clientAuth: { ...auth, keys } };
+}
+
 /**
- * Point every service at the private Redis: write <dataDir>/conf/<file> with the `redis` block
- * replaced (db 0 of a server nobody else uses; the key prefix is kept). Mode 0600: they hold
- * the Redis password and the cluster secret.
+ * The conf files the services run with, <dataDir>/conf/<file>: with the private Redis, the
+ * `redis` block replaced (db 0 of a server nobody else uses; the key prefix is kept); in every
+ * case the development token key pointed at this data dir's. Mode 0600: they hold the Redis
+ * password and the cluster secret.
  */
-export function writeOverrides(services: ServiceDef[], dataDir: string, redis: RedisTarget): string {
+export function writeOverrides(services: ServiceDef[], dataDir: string, redis: RedisTarget | null, devKeyPath: string): string {
   const dir = join(dataDir, "conf");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   for (const s of services) {
     const own = (s.raw.redis ?? {}) as Record<string, unknown>;
-    const conf = { ...s.raw, redis: { ...own, host: redis.host, port: redis.port, db: 0, password: redis.password } };
+    const base = withDevKey(s.raw, devKeyPath);
+    const conf = redis ? { ...base, redis: { ...own, host: redis.host, port: redis.port, db: 0, password: redis.password } } : base;
     const file = join(dir, s.sourceConf.slice(s.sourceConf.lastIndexOf("/") + 1));
     writeFileSync(file, `${JSON.stringify(conf, null, 2)}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);

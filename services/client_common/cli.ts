@@ -1,4 +1,8 @@
+import { readFileSync } from "node:fs";
 import { Command as Commander, CommanderError, InvalidArgumentError, Option } from "commander";
+import { clientAuthSchema } from "../../shared/auth/config.js";
+import { mintToken } from "../../shared/auth/mint.js";
+import { parseConfig } from "../../shared/config/load-config.js";
 import { normalizeGoFlags, reportConfigError, VERSION } from "../../shared/cli.js";
 import { ConfigError, type ImError } from "../../shared/errors.js";
 import { hostPort } from "../../shared/config/common.js";
@@ -25,6 +29,8 @@ export interface CommonFlags {
   expect?: number;
   codec?: "line" | "packet";
   verbose?: boolean;
+  token?: string;
+  devToken?: string | boolean;
 }
 
 function nonNegativeInt(v: string): number {
@@ -59,6 +65,8 @@ export function baseProgram(name: string, description: string): Commander {
     .option("--expect <n>", "after the input is done, wait until n messages were shown (exit 1 after --wait-ms, default 10000)", nonNegativeInt)
     .addOption(new Option("--codec <codec>", "wire codec; packet acts as a FishChatServer v1 client").choices(["line", "packet"]))
     .option("--verbose", "also print message uuids, seqs and acknowledgement errors")
+    .option("--token <jwt>", "the signed token to log in with (or set FISHCHAT_TOKEN)")
+    .option("--dev-token [msg_server-conf]", `development only: mint my own token from a msg_server conf's clientAuth key (default ${DEV_TOKEN_CONF})`)
     .allowExcessArguments(false);
   // FishChatServer's glog flags: accepted for compatibility, without effect.
   for (const f of ["--logtostderr [bool]", "--alsologtostderr [bool]", "--log_dir <dir>", "--stderrthreshold <level>", "--vmodule <spec>", "--log_backtrace_at <loc>"]) {
@@ -92,6 +100,26 @@ export function parseCommon<F extends CommonFlags>(program: Commander, argv: rea
     throw err;
   }
   return { flags, cfg: { ...cfg, gatewayServer: flags.gateway ?? cfg.gatewayServer, codec: flags.codec ?? cfg.codec } };
+}
+
+/** The msg_server conf whose development key --dev-token signs with, by default. */
+export const DEV_TOKEN_CONF = "conf/msg_server.19000.json";
+
+/**
+ * Where a client's login token comes from: --token or FISHCHAT_TOKEN (fixed), or --dev-token
+ * (minted from a msg_server conf's clientAuth keys, fresh at every login and refresh). None: no
+ * token is sent (a cluster in clientAuth mode "none").
+ */
+export function tokenSource(flags: CommonFlags, id: () => string): (() => Promise<string | undefined>) | undefined {
+  const fixed = flags.token ?? process.env.FISHCHAT_TOKEN;
+  if (fixed) return async () => fixed;
+  if (flags.devToken === undefined || flags.devToken === false) return undefined;
+  const conf = typeof flags.devToken === "string" ? flags.devToken : DEV_TOKEN_CONF;
+  return async () => {
+    const raw = JSON.parse(readFileSync(conf, "utf8")) as { clientAuth?: unknown };
+    const auth = parseConfig(conf, raw.clientAuth ?? {}, clientAuthSchema);
+    return mintToken(auth, { sub: id(), ttlSec: 3600 });
+  };
 }
 
 /** An id typed at `input my id :` must be valid too. */

@@ -10,6 +10,8 @@ export interface SessionOptions {
   /** Skip the gateway and always log in on this msg_server. */
   server?: string;
   clientId: string;
+  /** The token for each login (called again at every re-login, so it may mint a fresh one); none in clientAuth mode "none". */
+  token?: () => Promise<string | undefined>;
   codec: CodecKind;
   heartbeatMs: number;
   requestTimeoutMs: number;
@@ -26,7 +28,7 @@ const CONNECTION_LOST = new Set<string>([
   ErrorCode.IM_ERR_SLOW_CONSUMER,
 ]);
 /** Login failures that retrying cannot fix. */
-const FATAL_LOGIN = new Set<string>([ErrorCode.IM_ERR_BAD_CLIENT_ID, ErrorCode.IM_ERR_BAD_ARGS, ErrorCode.IM_ERR_FORBIDDEN]);
+const FATAL_LOGIN = new Set<string>([ErrorCode.IM_ERR_BAD_CLIENT_ID, ErrorCode.IM_ERR_BAD_ARGS, ErrorCode.IM_ERR_FORBIDDEN, ErrorCode.IM_ERR_AUTH_FAILED]);
 
 export function isConnectionLoss(err: unknown): boolean {
   return err instanceof ImError && CONNECTION_LOST.has(err.code);
@@ -117,7 +119,7 @@ export class ClientSession extends EventEmitter {
     });
     c.on("close", () => this.onClientClose(c));
     try {
-      await c.login(o.clientId);
+      await c.login(o.clientId, await o.token?.());
     } catch (err) {
       c.close();
       throw err;
@@ -151,6 +153,24 @@ export class ClientSession extends EventEmitter {
         this.kicked = cmd.args[cmd.name === Cmd.KICKED ? 0 : 1] ?? "logged in elsewhere";
         this.emit("kicked", this.kicked);
       }
+      return;
+    }
+    if (cmd.name === Cmd.GOAWAY) {
+      // The msg_server is draining: leave after the delay it chose, and log in again elsewhere.
+      const c = this.client;
+      const delay = Number(cmd.args[0]) || 0;
+      this.emit("goaway", delay);
+      setTimeout(() => {
+        if (c && c === this.client) {
+          this.lastError = "the msg_server is draining (GOAWAY)";
+          c.close();
+        }
+      }, delay).unref();
+      return;
+    }
+    if (cmd.name === Cmd.TOKEN_EXPIRING) {
+      this.emit("tokenExpiring", Number(cmd.args[0]) || 0);
+      void this.refreshToken();
       return;
     }
     if (cmd.name === Cmd.ERR) {
@@ -228,6 +248,16 @@ export class ClientSession extends EventEmitter {
         if (o.retry && isConnectionLoss(err) && !this.stopped && this.kicked === null) continue;
         throw err;
       }
+    }
+  }
+
+  /** A fresh token from the token source, sent with REFRESH_TOKEN, so the session outlives its first token. */
+  private async refreshToken(): Promise<void> {
+    try {
+      const token = await this.opts.token?.();
+      if (token && this.opts.codec === "line") await this.request({ name: Cmd.REFRESH_TOKEN, args: [token] });
+    } catch (err) {
+      this.emit("asyncError", { name: Cmd.ERR, args: [toImError(err).code, `token refresh failed: ${toImError(err).message}`] });
     }
   }
 

@@ -1,6 +1,6 @@
 import { ErrorCode } from "../../shared/errors.js";
 import { ClientApp } from "./app.js";
-import { ExitCode, validId, type CommonFlags } from "./cli.js";
+import { ExitCode, tokenSource, validId, type CommonFlags } from "./cli.js";
 import type { ClientConfig } from "./config.js";
 import { LineInput } from "./input.js";
 import { Output } from "./output.js";
@@ -39,6 +39,7 @@ export async function startClient(flags: CommonFlags, cfg: ClientConfig, readStd
     gateway: cfg.gatewayServer,
     server: flags.server,
     clientId: id,
+    token: tokenSource(flags, () => id),
     codec: cfg.codec,
     heartbeatMs: cfg.heartbeatMs,
     requestTimeoutMs: cfg.requestTimeoutMs,

@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { clientAuthSchema } from "../../shared/auth/config.js";
 import { commonKeys, hostPort, positiveMs, storeSchema } from "../../shared/config/common.js";
+import { limitsSchema } from "../../shared/limits/config.js";
 
 export const msgServerSchema = z.strictObject({
   ...commonKeys,
@@ -14,8 +16,30 @@ export const msgServerSchema = z.strictObject({
   store: storeSchema,
   /** Close a connection that sent nothing for this long (v1 clients ping every 20 s). */
   idleTimeoutMs: positiveMs.default(60_000),
-  /** A connection must send SEND_CLIENT_ID or AUTH within this time. */
+  /**
+   * A connection must log in (SEND_CLIENT_ID) or authenticate (AUTH) within this time of
+   * connecting, however slowly it trickles bytes (a slowloris cannot hold it open).
+   */
   loginTimeoutMs: positiveMs.default(10_000),
+  /** Who may log in as whom: signed tokens (default) or, for FishChatServer v1 clients only, "none". See docs/SECURITY.md. */
+  clientAuth: clientAuthSchema,
+  /** Abuse limits per session and per source address (shared/limits/config.ts, docs/SECURITY.md). */
+  limits: limitsSchema,
+  /**
+   * Who ONLINE_USERS and TOPIC_MEMBERS show: "all" (v1's :olu works), "peers" (ONLINE_USERS
+   * lists only users sharing a topic with the caller; TOPIC_MEMBERS only for members), "none"
+   * (both refused with IM_ERR_FORBIDDEN).
+   */
+  directoryVisibility: z.enum(["all", "peers", "none"]).default("all"),
+  /** HISTORY and other store reads one connection may have running at once; more wait their turn. */
+  maxReadsPerConnection: z.number().int().positive().default(2),
+  /** Store reads for clients running at once in the whole process. */
+  maxReadsPerProcess: z.number().int().positive().default(64),
+  /**
+   * SIGTERM drain: clients get GOAWAY with delays spread over this window, and connections still
+   * open at its end are closed. See docs/SECURITY.md ("Graceful drain").
+   */
+  drainMs: positiveMs.default(10_000),
   /** TTL of a client's entry in the Redis session table; refreshed every third of it while connected. */
   sessionTtlMs: positiveMs.default(60_000),
   /** Interval of the /sysctrl/monitor stats beat (v1 MonitorBeatTime was 5 s). */

@@ -2,7 +2,9 @@ import type { Logger } from "../../shared/log/logger.js";
 import type { SessionDirectory } from "../../shared/bus/session-directory.js";
 import type { Command } from "../../shared/protocol/commands.js";
 import type { Store } from "../../shared/store/store.js";
+import type { Semaphore } from "../../shared/semaphore.js";
 import type { ChannelHub } from "./channels.js";
+import type { ClientAuth } from "./client-auth.js";
 import type { MsgServerConfig } from "./config.js";
 import type { P2PDelivery } from "./delivery.js";
 import type { Session } from "./session.js";
@@ -28,6 +30,10 @@ export interface HandlerContext {
   readonly channels: ChannelHub;
   readonly topics: LocalTopics;
   readonly p2p: P2PDelivery;
+  /** Who may log in as whom (tokens, revocations, per-address limits). */
+  readonly auth: ClientAuth;
+  /** Store reads for clients running at once in the whole process. */
+  readonly reads: Semaphore;
   /** After the login reply has gone out: start delivering what the client missed. */
   startSync(session: Session): void;
   /** What a new subscriber of `channel` is told first, so it starts from the current state. */

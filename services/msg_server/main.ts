@@ -2,9 +2,11 @@
 import { runService, VERSION } from "../../shared/cli.js";
 import { openRedisBus } from "../../shared/bus/redis-bus.js";
 import { RegistryPublisher } from "../../shared/bus/process-registry.js";
+import { enforceExposure } from "../../shared/config/exposure.js";
 import { listenTcp } from "../../shared/net/tcp-server.js";
 import { TcpTransport } from "../../shared/net/tcp-transport.js";
 import { openStore } from "../../shared/store/open-store.js";
+import { ClientAuth } from "./client-auth.js";
 import { advertiseAddrOf, msgServerSchema } from "./config.js";
 import { MsgServer } from "./msg-server.js";
 
@@ -17,22 +19,31 @@ void runService(
     instanceOf: advertiseAddrOf,
     async start(cfg, log) {
       const serverId = advertiseAddrOf(cfg);
+      enforceExposure({ listeners: [{ name: "listen", addr: cfg.listen, clientFacing: true }], clusterSecret: cfg.clusterSecret, clientAuthMode: cfg.clientAuth.mode }, log);
       const bus = openRedisBus(cfg.redis, log, { name: `msg_server:${serverId}`, sessionTtlMs: cfg.sessionTtlMs });
+      const auth = await ClientAuth.create(cfg.clientAuth, cfg.limits, bus.revocations, log);
       const store = await openStore(cfg.store, log);
-      const core = new MsgServer({ cfg, log, store, bus, serverId });
+      const core = new MsgServer({ cfg, log, store, bus, auth, serverId });
 
       // Kicks of duplicate logins arrive on this server's control channel.
       bus.control.listen(serverId, (m) => core.sessions.onControl(m)).catch((err: unknown) => log.warn({ err }, "control subscribe failed; will retry on reconnect"));
+      // Revocations close the live sessions they name, cluster-wide.
+      await auth.start((r) => core.onRevoked(r)).catch((err: unknown) => log.warn({ err }, "revocation list not loaded yet; retrying in the background"));
       // After a Redis restart the session table is empty: re-register everyone at once.
       bus.onReconnect(() => void core.sessions.refresh());
 
       const server = await listenTcp(cfg.listen, (socket) => core.handleTransport(new TcpTransport(socket)));
       core.start();
       const heartbeat = new RegistryPublisher(bus.registry, { role: "msg_server", id: serverId, addr: serverId, version: VERSION }, cfg, () => core.statsSnapshot(), log).start();
-      log.info({ listen: cfg.listen, advertise: serverId, store: store.kind }, "msg_server listening");
+      log.info({ listen: cfg.listen, advertise: serverId, store: store.kind, clientAuth: cfg.clientAuth.mode }, "msg_server listening");
       return {
+        stopTimeoutMs: cfg.drainMs + 3000,
+        reload: () => auth.reload(),
         async close() {
+          // Leave the gateway's rotation first, then stop accepting, then let clients move.
           await heartbeat.stop();
+          server.stopAccepting();
+          await core.drain(cfg.drainMs);
           await core.close();
           await server.close();
           await store.close();

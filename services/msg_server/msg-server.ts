@@ -9,6 +9,9 @@ import { Channel, type Command } from "../../shared/protocol/commands.js";
 import { encodeEnvelope } from "../../shared/protocol/envelope.js";
 import { ErrorCode, ImError, ProtocolError } from "../../shared/errors.js";
 import { ChannelHub } from "./channels.js";
+import { Semaphore } from "../../shared/semaphore.js";
+import type { Revocation } from "../../shared/bus/revocations.js";
+import type { ClientAuth } from "./client-auth.js";
 import type { MsgServerConfig } from "./config.js";
 import type { HandlerContext } from "./context.js";
 import { P2PDelivery } from "./delivery.js";
@@ -25,6 +28,7 @@ export interface MsgServerDeps {
   store: Store;
   /** Everything Redis does for us, as interfaces (shared/bus/bus.ts). */
   bus: Pick<Bus, "sessions" | "control">;
+  auth: ClientAuth;
   /** The advertised address: this server's identity in the cluster. */
   serverId: string;
 }
@@ -46,7 +50,11 @@ export class MsgServer implements HandlerContext {
   readonly sessions: SessionTable;
   readonly topics: LocalTopics;
   readonly p2p: P2PDelivery;
+  readonly auth: ClientAuth;
+  readonly reads: Semaphore;
   private readonly sweeper: IdleSweeper<Conn>;
+  /** Per-address connection slots, released when the connection closes. */
+  private readonly slots = new WeakMap<Conn, () => void>();
   private readonly timers: NodeJS.Timeout[] = [];
   private closing = false;
   private sweeping = false;
@@ -58,6 +66,8 @@ export class MsgServer implements HandlerContext {
     this.store = store;
     this.serverId = serverId;
     this.directory = deps.bus.sessions;
+    this.auth = deps.auth;
+    this.reads = new Semaphore(cfg.maxReadsPerProcess);
     const { channels, stats } = this;
     this.topics = new LocalTopics({ cfg, store, stats, channels, log });
     this.sessions = new SessionTable({
@@ -67,11 +77,14 @@ export class MsgServer implements HandlerContext {
       channels,
       stats,
       log,
+      maxReadsPerSession: cfg.maxReadsPerConnection,
       onEnded: (s) => this.onSessionEnded(s),
     });
     this.p2p = new P2PDelivery({ cfg, store, stats, sessions: this.sessions, channels, log });
     this.sweeper = new IdleSweeper<Conn>(this.conns, {
-      idleMs: (c) => (c.state.role === "anon" ? cfg.loginTimeoutMs : cfg.idleTimeoutMs),
+      idleMs: () => cfg.idleTimeoutMs,
+      // Counted from connect: trickling bytes does not extend it.
+      deadlineMs: (c) => (c.state.role === "anon" ? cfg.loginTimeoutMs : 0),
       stalledMs: cfg.idleTimeoutMs,
       onIdle: (_c, why) => {
         if (why !== "stalled") stats.idleTimeouts++;
@@ -87,6 +100,7 @@ export class MsgServer implements HandlerContext {
       this.timers.push(t);
     };
     this.sweeper.start();
+    every(1000, () => this.checkTokens(Date.now()));
     every(Math.max(1000, Math.floor(this.cfg.sessionTtlMs / 3)), () => void this.sessions.refresh());
     every(this.cfg.inboxSweepMs, () => void this.sweep());
     every(this.cfg.cursorFlushMs, () => void this.flushCursors());
@@ -95,8 +109,12 @@ export class MsgServer implements HandlerContext {
 
   handleTransport(transport: Transport): void {
     if (this.closing || this.conns.size >= this.cfg.maxConnections) {
-      transport.write(`ERR ${ErrorCode.IM_ERR_UNAVAILABLE} "msg_server is full or stopping"\n`);
-      transport.destroy();
+      refuse(transport, `ERR ${ErrorCode.IM_ERR_UNAVAILABLE} "msg_server is full or stopping"\n`);
+      return;
+    }
+    const release = this.auth.addresses.connections.acquire(hostOf(transport.remoteAddress()));
+    if (!release) {
+      refuse(transport, `ERR ${ErrorCode.IM_ERR_TOO_MANY_CONNECTIONS} "too many connections from your address"\n`);
       return;
     }
     const conn: Conn = new Connection<ConnState>(transport, {
@@ -109,6 +127,39 @@ export class MsgServer implements HandlerContext {
       onClose: (c, reason) => this.onClose(c, reason),
     });
     this.conns.add(conn);
+    this.slots.set(conn, release);
+  }
+
+  /**
+   * Once a second: a session whose token is about to expire gets TOKEN_EXPIRING (once per token),
+   * and one whose token expired is closed with IM_ERR_TOKEN_EXPIRED.
+   */
+  checkTokens(now: number): void {
+    const { clockSkewSec, expiringNoticeSec } = this.cfg.clientAuth;
+    for (const s of this.sessions.values()) {
+      const t = s.token;
+      if (!t) continue;
+      const expireAt = (t.exp + clockSkewSec) * 1000;
+      if (now >= expireAt) {
+        this.sessions.close(s, new ImError(ErrorCode.IM_ERR_TOKEN_EXPIRED, "your token expired; log in again with a fresh one"));
+      } else if (!s.expiryNoticeSent && now >= (t.exp - expiringNoticeSec) * 1000) {
+        s.expiryNoticeSent = true;
+        const notice = s.conn.dialect.tokenExpiring(Math.max(0, Math.round((expireAt - now) / 1000)));
+        if (notice) s.conn.send(notice);
+      }
+    }
+  }
+
+  /** A revocation anywhere in the cluster: close the live sessions it names. */
+  onRevoked(r: Revocation): void {
+    const reason = () => new ImError(ErrorCode.IM_ERR_TOKEN_REVOKED, "your token was revoked");
+    if (r.kind === "token") {
+      const s = this.sessions.byTokenId(r.key);
+      if (s) this.sessions.close(s, reason());
+      return;
+    }
+    const s = this.sessions.get(r.key);
+    if (s?.token && (s.token.iat ?? 0) * 1000 <= r.atMs) this.sessions.close(s, reason());
   }
 
   startSync(session: Session): void {
@@ -145,6 +196,7 @@ export class MsgServer implements HandlerContext {
 
   private onClose(conn: Conn, reason: ImError | null): void {
     this.conns.delete(conn);
+    this.slots.get(conn)?.();
     if (reason?.code === ErrorCode.IM_ERR_SLOW_CONSUMER) this.stats.slowConsumers++;
     else if (reason instanceof ProtocolError) this.stats.protocolErrors++;
     if (conn.state.session) this.sessions.end(conn.state.session);
@@ -209,13 +261,51 @@ export class MsgServer implements HandlerContext {
     );
   }
 
+  /**
+   * Graceful drain (SIGTERM): accept no new connection, tell each client that can hear it
+   * `GOAWAY <delayMs>` with delays spread over the first half of the window, so they reconnect
+   * through the gateway a few at a time, and keep serving until they have gone or the window ends.
+   * Nothing acknowledged is at risk: whatever a client has not acknowledged stays in the store
+   * and reaches it on its next server. v1 packet clients, which have no GOAWAY, are closed at
+   * spread moments over the same half.
+   */
+  async drain(windowMs: number): Promise<void> {
+    this.closing = true;
+    const sessions = [...this.sessions.values()];
+    const spread = Math.floor(windowMs / 2);
+    sessions.forEach((s, i) => {
+      const delay = sessions.length > 1 ? Math.floor((spread * i) / (sessions.length - 1)) : 0;
+      const notice = s.conn.dialect.goaway(delay);
+      if (notice) s.conn.send(notice);
+      else setTimeout(() => this.sessions.close(s, new ImError(ErrorCode.IM_ERR_SHUTTING_DOWN, "msg_server is stopping")), delay).unref();
+    });
+    this.log.info({ sessions: sessions.length, windowMs }, "draining");
+    const deadline = Date.now() + windowMs;
+    while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
   /** Stop: tell clients, flush cursors, release sessions. The listener is closed by main.ts. */
   async close(): Promise<void> {
     this.closing = true;
     for (const t of this.timers) clearInterval(t);
     this.sweeper.stop();
+    this.auth.stop();
     await this.flushCursors();
     await this.sessions.releaseAll();
     for (const conn of this.conns) conn.close(new ImError(ErrorCode.IM_ERR_SHUTTING_DOWN, "msg_server is stopping; reconnect through the gateway"));
   }
+}
+
+/** "1.2.3.4" of "1.2.3.4:5678", "::1" of "[::1]:5678" or "::1:5678" (the port is after the last colon). */
+function hostOf(addr: string): string {
+  const i = addr.lastIndexOf(":");
+  const host = i > 0 ? addr.slice(0, i) : addr;
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+}
+
+/** Turn a connection away with one line (a v1 client reads it as garbage and reconnects elsewhere). */
+function refuse(transport: Transport, line: string): void {
+  transport.write(line);
+  transport.end();
+  setTimeout(() => transport.destroy(), 1000).unref();
 }

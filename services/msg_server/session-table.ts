@@ -1,6 +1,7 @@
 import type { Logger } from "../../shared/log/logger.js";
 import type { ControlBus, ControlMessage } from "../../shared/bus/control-bus.js";
 import type { SessionDirectory } from "../../shared/bus/session-directory.js";
+import type { VerifiedToken } from "../../shared/auth/token-verifier.js";
 import { ErrorCode, ImError } from "../../shared/errors.js";
 import type { ChannelHub } from "./channels.js";
 import { sessionEvents } from "./events.js";
@@ -14,6 +15,8 @@ export interface SessionTableDeps {
   channels: ChannelHub;
   stats: MsgServerStats;
   log: Logger;
+  /** HISTORY reads one session may run at once. */
+  maxReadsPerSession: number;
   /** A session ended (logout, kick, disconnect): stop its deliveries and save its cursors. */
   onEnded(session: Session): void;
 }
@@ -44,15 +47,32 @@ export class SessionTable {
     return this.byId.values();
   }
 
+  /** Sessions by the id of the token they logged in with, for revocations. */
+  private readonly byJti = new Map<string, Session>();
+
+  /** Record the token a session holds (at login and on REFRESH_TOKEN). */
+  setToken(session: Session, token: VerifiedToken | null): void {
+    if (session.token?.jti && this.byJti.get(session.token.jti) === session) this.byJti.delete(session.token.jti);
+    session.token = token ? { exp: token.exp, jti: token.jti, iat: token.iat } : null;
+    session.expiryNoticeSent = false;
+    if (token?.jti) this.byJti.set(token.jti, session);
+  }
+
+  /** The live session holding this token id, if any. */
+  byTokenId(jti: string): Session | undefined {
+    return this.byJti.get(jti);
+  }
+
   /**
    * Register a login. The local table is updated at once (deliveries start flowing), the
    * directory is claimed, and a previous session of the same id anywhere in the cluster is closed.
    */
-  async login(conn: Conn, clientId: string): Promise<Session> {
+  async login(conn: Conn, clientId: string, token: VerifiedToken | null = null): Promise<Session> {
     const { d } = this;
     const prev = this.byId.get(clientId);
     if (prev && prev.conn !== conn) this.kick(prev, "logged in again on this server");
-    const session = new Session(clientId, conn, d.serverId);
+    const session = new Session(clientId, conn, d.serverId, d.maxReadsPerSession);
+    this.setToken(session, token);
     conn.state.role = "client";
     conn.state.session = session;
     this.byId.set(clientId, session);
@@ -82,11 +102,18 @@ export class SessionTable {
     session.conn.close(new ImError(ErrorCode.IM_ERR_KICKED, why));
   }
 
+  /** End a session and close its connection with `reason` (token expired or revoked). */
+  close(session: Session, reason: ImError): void {
+    this.end(session);
+    session.conn.close(reason);
+  }
+
   /** Forget a session locally and in the directory (only if the directory still points at it). Idempotent. */
   end(session: Session): void {
     const { d } = this;
     if (session.ended) return;
     session.ended = true;
+    if (session.token?.jti && this.byJti.get(session.token.jti) === session) this.byJti.delete(session.token.jti);
     if (this.byId.get(session.clientId) === session) {
       this.byId.delete(session.clientId);
       d.directory.release(session.clientId, session.loc).catch(() => undefined);

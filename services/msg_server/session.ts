@@ -1,6 +1,8 @@
 import type { Connection } from "../../shared/net/connection.js";
 import type { SessionLocation } from "../../shared/bus/session-directory.js";
 import type { StoredMessage } from "../../shared/store/store.js";
+import type { SendLimiter } from "../../shared/limits/send-limiter.js";
+import { Semaphore } from "../../shared/semaphore.js";
 import { Serial } from "../../shared/serial.js";
 import type { OrderedStream } from "./ordered-stream.js";
 
@@ -10,12 +12,17 @@ export interface ConnState {
   session: Session | null;
   subscriberId: string;
   channels: Set<string>;
+  /**
+   * A login being checked (its token is verified asynchronously): commands pipelined behind it
+   * wait for it, in order, instead of finding the connection not logged in yet.
+   */
+  loginPending: Promise<unknown> | null;
 }
 
 export type Conn = Connection<ConnState>;
 
 export function newConnState(): ConnState {
-  return { role: "anon", session: null, subscriberId: "", channels: new Set() };
+  return { role: "anon", session: null, subscriberId: "", channels: new Set(), loginPending: null };
 }
 
 /** One logged-in client on this msg_server. */
@@ -36,13 +43,27 @@ export class Session {
   readonly unacked = new Map<string, number>();
   /** Set when the session ends, so late async work (a sync in flight) stops touching it. */
   ended = false;
+  /** The token the session logged in (or last refreshed) with; null in clientAuth mode "none". */
+  token: { exp: number; jti?: string; iat?: number } | null = null;
+  /** Whether TOKEN_EXPIRING went out for the current token. */
+  expiryNoticeSent = false;
+  /** The send rate limiter, made on the first send (most idle sessions never need one). */
+  sendLimiter: SendLimiter | null = null;
+  private readLimit: Semaphore | null = null;
 
   constructor(
     readonly clientId: string,
     readonly conn: Conn,
     serverId: string,
+    private readonly maxReads = 2,
   ) {
     this.loc = { serverId, connId: conn.id };
+  }
+
+  /** Store reads (HISTORY) of this session running at once; made on first use. */
+  get reads(): Semaphore {
+    this.readLimit ??= new Semaphore(this.maxReads);
+    return this.readLimit;
   }
 
   /** v1 packet clients have no topic acknowledgement: a topic message written to them counts as acknowledged. */

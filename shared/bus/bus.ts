@@ -6,6 +6,8 @@ import { MemoryV1Cache } from "./memory-v1-cache.js";
 import type { ProcessRegistry } from "./process-registry.js";
 import type { SessionDirectory } from "./session-directory.js";
 import type { V1Cache } from "./v1-cache.js";
+import { MemoryRevocations } from "./memory-revocations.js";
+import type { RevocationList } from "./revocations.js";
 
 /**
  * Everything a service does with Redis, as small interfaces: the process registry, the session
@@ -18,6 +20,7 @@ export interface Bus {
   readonly sessions: SessionDirectory;
   readonly control: ControlBus;
   readonly v1: V1Cache;
+  readonly revocations: RevocationList;
   /** `fn` runs each time the connection to Redis is back after an outage (its data may be gone). */
   onReconnect(fn: () => void): void;
   close(): Promise<void>;
@@ -32,6 +35,7 @@ export function memoryBus(o: { sessionTtlMs?: number; now?: () => number } = {})
     sessions: new MemorySessionDirectory(o.sessionTtlMs ?? 60_000, o.now),
     control,
     v1: new MemoryV1Cache(o.now),
+    revocations: new MemoryRevocations(o.now),
     onReconnect: (fn) => listeners.push(fn),
     reconnected: () => {
       for (const fn of listeners) fn();

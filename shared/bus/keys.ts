@@ -22,6 +22,10 @@ export function redisKeys(prefix: string) {
     sessionPrefix: `${prefix}sess:`,
     /** Pub/sub channel of one msg_server's control messages (kick of a duplicate login). */
     control: (serverId: string) => `${prefix}ctl:${serverId}`,
+    /** Hash: "token:<jti>" | "user:<id>" -> JSON Revocation. Read whole by every msg_server. */
+    revocations: `${prefix}revoked`,
+    /** Broadcast channel: each new revocation, so live sessions close at once. */
+    revocationEvents: `${prefix}revoked:events`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -7,6 +7,7 @@ import { RedisControlBus } from "./redis-control-bus.js";
 import { RedisProcessRegistry } from "./redis-process-registry.js";
 import { RedisSessionDirectory } from "./redis-session-directory.js";
 import { RedisV1Cache } from "./redis-v1-cache.js";
+import { RedisRevocations } from "./redis-revocations.js";
 
 export interface RedisBusOptions {
   /** Connection name shown by CLIENT LIST, e.g. "msg_server:127.0.0.1:19000". */
@@ -20,6 +21,7 @@ export function openRedisBus(cfg: RedisConfig, log: Logger, o: RedisBusOptions):
   const keys = redisKeys(cfg.keyPrefix);
   const redis = createRedis(cfg, log, o.name);
   const control = new RedisControlBus(redis, keys, log);
+  const revocations = new RedisRevocations(redis, keys, log);
   let readyOnce = false;
   const listeners: (() => void)[] = [];
   redis.on("ready", () => {
@@ -31,9 +33,11 @@ export function openRedisBus(cfg: RedisConfig, log: Logger, o: RedisBusOptions):
     sessions: new RedisSessionDirectory(redis, keys, o.sessionTtlMs ?? 60_000),
     control,
     v1: new RedisV1Cache(redis),
+    revocations,
     onReconnect: (fn) => listeners.push(fn),
     async close() {
       await control.close();
+      revocations.close();
       redis.disconnect();
     },
   };

@@ -102,11 +102,15 @@ export class FishChatClient extends EventEmitter {
     });
   }
 
-  /** Log in: SEND_CLIENT_ID. Line mode waits for the OK; packet mode (no reply in v1) resolves once written. */
-  async login(clientId: string): Promise<void> {
+  /**
+   * Log in: SEND_CLIENT_ID <id> [token]. Line mode waits for the OK; packet mode (no reply in v1)
+   * resolves once written.
+   */
+  async login(clientId: string, token?: string): Promise<void> {
     this.clientId = clientId;
-    if (this.opts.codec === "line") await this.request({ name: Cmd.SEND_CLIENT_ID, args: [clientId] });
-    else this.write({ name: Cmd.SEND_CLIENT_ID, args: [clientId] });
+    const args = token ? [clientId, token] : [clientId];
+    if (this.opts.codec === "line") await this.request({ name: Cmd.SEND_CLIENT_ID, args });
+    else this.write({ name: Cmd.SEND_CLIENT_ID, args });
     if (this.opts.heartbeatMs > 0) {
       this.heartbeat = setInterval(() => this.send({ name: Cmd.SEND_PING, args: ["PING"] }), this.opts.heartbeatMs);
       this.heartbeat.unref();

@@ -1,5 +1,6 @@
 import { BlockList, isIP } from "node:net";
 import { splitHostPort } from "./common.js";
+import { ConfigError } from "../errors.js";
 
 /**
  * Start-up refusal of unsafe exposure: a process bound beyond loopback must not run with the
@@ -119,4 +120,14 @@ export function checkExposure(input: ExposureInput): ExposureReport {
 /** The refusal as main.ts prints it on stderr before exit 2. */
 export function formatRefusal(service: string, report: ExposureReport): string {
   return report.refuse.map((f) => `${service}: refusing to start: ${f.message}\n`).join("");
+}
+
+/**
+ * What every service's start() calls before listening: throws ConfigError (the process exits 2,
+ * one line per reason) when it must refuse, and logs each warning.
+ */
+export function enforceExposure(input: ExposureInput, log: { warn(obj: object, msg: string): void }): void {
+  const report = checkExposure(input);
+  for (const w of report.warn) log.warn({ code: w.code }, w.message);
+  if (report.refuse.length > 0) throw new ConfigError(report.refuse.map((f) => `refusing to start: ${f.message}`).join("\n"));
 }

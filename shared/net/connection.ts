@@ -185,6 +185,24 @@ export class Connection<S = unknown> {
     );
   }
 
+  private throttledUntil = 0;
+
+  /**
+   * Stop reading from the peer for `ms` (a client over its rate that cannot be told so). Reading
+   * resumes after it, unless the inflight bound still holds it paused.
+   */
+  throttle(ms: number): void {
+    if (this.closed) return;
+    const until = Date.now() + ms;
+    if (until <= this.throttledUntil) return;
+    this.throttledUntil = until;
+    this.transport.pause();
+    setTimeout(() => {
+      if (Date.now() < this.throttledUntil || this.closed) return;
+      if (!this.paused) this.transport.resume();
+    }, ms).unref();
+  }
+
   /** Commands whose replies are still being worked on. */
   get inflight(): number {
     return this.slots.length;
@@ -247,7 +265,7 @@ export class Connection<S = unknown> {
     }
     if (this.paused && this.slots.length < this.opts.maxInflight / 2 && !this.closed) {
       this.paused = false;
-      this.transport.resume();
+      if (Date.now() >= this.throttledUntil) this.transport.resume();
     }
   }
 

@@ -72,6 +72,7 @@ export async function listenServicePort(o: ServicePortOptions): Promise<ServiceP
     server: server.server,
     port: server.port,
     conns,
+    stopAccepting: server.stopAccepting,
     close: async () => {
       sweeper.stop();
       await server.close();

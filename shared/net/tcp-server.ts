@@ -5,6 +5,8 @@ export interface TcpServer {
   readonly server: Server;
   /** The port actually bound (differs from the configured one when it was 0). */
   readonly port: number;
+  /** Stop accepting new connections; open ones stay (a graceful drain). */
+  stopAccepting(): void;
   /** Stop listening and destroy every open socket. */
   close(): Promise<void>;
 }
@@ -31,10 +33,14 @@ export async function listenTcp(addr: string, onSocket: (socket: Socket) => void
   return {
     server,
     port: typeof bound === "object" && bound ? bound.port : port,
+    stopAccepting: () => {
+      if (server.listening) server.close();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
-        server.close(() => resolve());
+        if (server.listening) server.close(() => resolve());
+        else resolve();
       }),
   };
 }

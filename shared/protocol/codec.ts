@@ -83,6 +83,8 @@ export const LINE: Dialect = {
   topicPush: (m: MessageView) => ({ name: Cmd.RESP_MESSAGE_TOPIC, args: [m.conv, m.body, m.from, m.uuid, String(m.seq), String(m.ts)] }),
   topicGap: (topic, dropped) => ({ name: Cmd.TOPIC_GAP, args: [topic, String(dropped)] }),
   kicked: (why) => ({ name: Cmd.KICKED, args: [why] }),
+  goaway: (delayMs) => ({ name: Cmd.GOAWAY, args: [String(delayMs)] }),
+  tokenExpiring: (seconds) => ({ name: Cmd.TOKEN_EXPIRING, args: [String(seconds)] }),
 };
 
 /**
@@ -104,6 +106,8 @@ export const PACKET: Dialect = {
     args: [topic, `(${dropped} earlier messages exceeded the offline backlog limit and were not kept for you)`, systemSender],
   }),
   kicked: () => null,
+  goaway: () => null,
+  tokenExpiring: () => null,
 };
 
 export function dialectOf(kind: CodecKind): Dialect {

@@ -7,7 +7,7 @@
  * Pure: no I/O, no sockets. The connection chooses a dialect (detected from the first byte on
  * TCP, fixed for links and WebSocket) and keeps it for its lifetime.
  */
-import { ErrorCode, ImError } from "../errors.js";
+import { ErrorCode, ImError, RateLimitedError } from "../errors.js";
 import { Cmd, type Command } from "./commands.js";
 
 /** What a push needs to know about a stored message (structurally a StoredMessage). */
@@ -61,10 +61,15 @@ export interface Dialect {
   topicGap(topic: string, dropped: number, systemSender: string): Command;
   /** The notice before a session is closed because it logged in elsewhere; null where the client has none. */
   kicked(why: string): Command | null;
+  /** "Reconnect through the gateway in delayMs" (graceful drain); null where the client has none. */
+  goaway(delayMs: number): Command | null;
+  /** "Your token expires in `seconds`; send REFRESH_TOKEN"; null where the client cannot refresh. */
+  tokenExpiring(seconds: number): Command | null;
 }
 
 /** The line-mode reply for an error: `ERR <code> <message>`. Non-ImErrors are bugs and say nothing more. */
 export function errorReply(err: unknown): Command {
+  if (err instanceof RateLimitedError) return { name: Cmd.ERR, args: [err.code, err.message, String(err.retryAfterMs)] };
   if (err instanceof ImError) return { name: Cmd.ERR, args: [err.code, err.message] };
   return { name: Cmd.ERR, args: [ErrorCode.IM_ERR_INTERNAL, "internal error"] };
 }

@@ -146,6 +146,27 @@ export function runBusSuite(name: string, factory: BusFactory): void {
       }
     });
 
+    test("revocations: listed until they expire, and seen by every watcher", async () => {
+      const s = scope();
+      const a = await factory.open({ sessionTtlMs: 5000, scope: s });
+      const b = await factory.open({ sessionTtlMs: 5000, scope: s });
+      try {
+        const seen: string[] = [];
+        await b.revocations.watch((r) => seen.push(`${r.kind}:${r.key}`));
+        const now = Date.now();
+        await a.revocations.revoke({ kind: "token", key: "jti-1", atMs: now, untilMs: now + 60_000 });
+        await a.revocations.revoke({ kind: "user", key: "mallory", atMs: now, untilMs: now + 200 });
+        await waitFor("both events", () => seen.length === 2, 3000);
+        assert.deepEqual(seen.sort(), ["token:jti-1", "user:mallory"]);
+        assert.deepEqual((await b.revocations.all()).map((r) => r.key).sort(), ["jti-1", "mallory"]);
+        await sleep(300);
+        assert.deepEqual((await b.revocations.all()).map((r) => r.key), ["jti-1"], "expired entries are gone");
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
     test("v1 cache: session entries are dropped only when they still name the server", async () => {
       const bus = await factory.open({ sessionTtlMs: 5000, scope: scope() });
       try {

@@ -18,7 +18,7 @@ test("a slow consumer is disconnected at the bound and catches up at its next lo
   const frozen = connect({ host, port });
   frozen.on("error", () => undefined);
   await new Promise<void>((r) => frozen.once("connect", () => r()));
-  frozen.write("SEND_CLIENT_ID sloth\n");
+  frozen.write(`SEND_CLIENT_ID sloth ${await cl.token("sloth")}\n`);
   await waitFor("sloth registered", async () => (await cl.redis.client().get("fc:sess:sloth")) !== null);
   frozen.pause();
 

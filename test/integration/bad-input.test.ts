@@ -39,7 +39,7 @@ test("bad input is answered with coded errors while other clients keep being ser
     assert.equal((await p.next((c) => c.name === "ERR")).args[0], "IM_ERR_NOT_LOGGED_IN");
     p.write("SEND_CLIENT_ID\n");
     assert.equal((await p.next((c) => c.name === "ERR", 5000, 1)).args[0], "IM_ERR_BAD_ARGS");
-    p.write("SEND_CLIENT_ID mallory\nSEND_MESSAGE_P2P bob\n");
+    p.write(`SEND_CLIENT_ID mallory ${await cl.token("mallory")}\nSEND_MESSAGE_P2P bob\n`);
     await p.next((c) => c.name === "OK" && c.args[0] === "SEND_CLIENT_ID");
     const err = await p.next((c) => c.name === "ERR", 5000, 3);
     assert.equal(err.args[0], "IM_ERR_BAD_ARGS");

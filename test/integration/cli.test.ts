@@ -73,6 +73,7 @@ test("a FishChatServer v1 conf file: every problem on its own line, hints that f
     `msg_server: IM_ERR_CONFIG ${v1}: unknown key "Listen" (FishChatServer v1 key; use listen (lower case, "host:port"))`,
     `msg_server: IM_ERR_CONFIG ${v1}: unknown key "LocalIP" (FishChatServer v1 key; use advertiseAddr ("host:port" clients can reach))`,
     `msg_server: IM_ERR_CONFIG ${v1}: key "clusterSecret": missing (required; expected string)`,
+    `msg_server: IM_ERR_CONFIG ${v1}: key "clientAuth": missing (required; expected object)`,
   ]);
   // The gateway has no advertiseAddr: its hint must not send people there.
   const g = run("gateway", [`-conf_file=${v1}`]);

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { startCluster, type Cluster } from "../support/cluster.js";
+import { startCluster, TEST_CLIENT_AUTH, type Cluster } from "../support/cluster.js";
 import { freePorts, waitFor } from "../support/ports.js";
 
 const DIST = resolve(import.meta.dirname, "../..");
@@ -137,26 +137,30 @@ test("client config and flags: errors name the key and exit 2", { timeout: 30_00
 test("terminal clients against a real cluster", { timeout: 240_000 }, async (t) => {
   const cl = await startCluster(t, { msgServers: 2 });
   const conf = `-conf_file=${writeClientConf(cl)}`;
+  // The clients mint their own tokens from a conf holding the cluster's key (--dev-token), as in the development cluster.
+  const tokConf = join(mkdtempSync(join(tmpdir(), "fc-tok-")), "msg_server.json");
+  writeFileSync(tokConf, JSON.stringify({ clientAuth: TEST_CLIENT_AUTH }));
+  const tok = ["--dev-token", tokConf];
   const other = (addr: string) => cl.msgServers.find((m) => m.addr !== addr)!.addr;
 
   await t.test("client_p2p: flags send to another process, which prints, acks and exits", { timeout: 60_000 }, async (t) => {
-    const bob = new Cli(t, "p2p", [conf, "--id", "bob1", "--expect", "2", "--wait-ms", "20000"]);
+    const bob = new Cli(t, "p2p", [conf, ...tok, "--id", "bob1", "--expect", "2", "--wait-ms", "20000"]);
     await bob.line(/^connected to \S+ as bob1$/);
-    const alice = await run(t, "p2p", [conf, "--id", "alice1", "--send", "bob1 hello world", "--send", "bob1 second  message"]);
+    const alice = await run(t, "p2p", [conf, ...tok, "--id", "alice1", "--send", "bob1 hello world", "--send", "bob1 second  message"]);
     assert.equal(alice.code, 0, alice.stderr);
     assertInOrder(alice.lines, [/^connected to /, /^sent to bob1 seq \d+ uuid [0-9a-f-]{36}$/, /^sent to bob1 seq \d+ uuid /]);
     assert.equal(await bob.exit(), 0, bob.stderr);
     assert.deepEqual(bob.lines.filter((l) => l.includes(" says : ")), ["alice1 says : hello world", "alice1 says : second  message"]);
     // Both were acknowledged: logging in again delivers nothing.
-    const again = await run(t, "p2p", [conf, "--id", "bob1", "--wait-ms", "700"]);
+    const again = await run(t, "p2p", [conf, ...tok, "--id", "bob1", "--wait-ms", "700"]);
     assert.equal(again.code, 0);
     assert.equal(again.lines.filter((l) => l.includes(" says : ")).length, 0, again.stdout);
   });
 
   await t.test("client_p2p: piped stdin, :olu and :history; errors exit 1", { timeout: 60_000 }, async (t) => {
-    const bob = new Cli(t, "p2p", [conf, "--id", "bob2", "--expect", "1", "--wait-ms", "20000"]);
+    const bob = new Cli(t, "p2p", [conf, ...tok, "--id", "bob2", "--expect", "1", "--wait-ms", "20000"]);
     await bob.line(/^connected to /);
-    const carol = await run(t, "p2p", [conf], "carol2\n:olu\nbob2 via a pipe,  with spaces\n:history bob2\n");
+    const carol = await run(t, "p2p", [conf, ...tok], "carol2\n:olu\nbob2 via a pipe,  with spaces\n:history bob2\n");
     assert.equal(carol.code, 0, carol.stderr);
     assertInOrder(carol.lines, [
       "input my id :",
@@ -171,16 +175,16 @@ test("terminal clients against a real cluster", { timeout: 240_000 }, async (t) 
     assert.equal(await bob.exit(), 0, bob.stderr);
     assert.ok(bob.lines.includes("carol2 says : via a pipe,  with spaces"), bob.stdout);
 
-    const bad = await run(t, "p2p", [conf, "--id", "carol2"], ":nonsense\nbob2\n");
+    const bad = await run(t, "p2p", [conf, ...tok, "--id", "carol2"], ":nonsense\nbob2\n");
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^error IM_ERR_UNKNOWN_COMMAND /m);
     assert.match(bad.stderr, /^error IM_ERR_BAD_ARGS usage: <id> <message text>/m);
   });
 
   await t.test("client_p2p: a second login with the same id kicks the first, which exits 3", { timeout: 60_000 }, async (t) => {
-    const first = new Cli(t, "p2p", [conf, "--id", "kick3", "--wait-ms", "30000"]);
+    const first = new Cli(t, "p2p", [conf, ...tok, "--id", "kick3", "--wait-ms", "30000"]);
     await first.line(/^connected to /);
-    const second = await run(t, "p2p", [conf, "--id", "kick3", "--wait-ms", "200"]);
+    const second = await run(t, "p2p", [conf, ...tok, "--id", "kick3", "--wait-ms", "200"]);
     assert.equal(second.code, 0, second.stderr);
     assert.equal(await first.exit(), 3);
     assert.match(first.stderr, /^error IM_ERR_KICKED /m);
@@ -188,12 +192,12 @@ test("terminal clients against a real cluster", { timeout: 240_000 }, async (t) 
   });
 
   await t.test("client_topic: create, join, send and receive across two msg_servers", { timeout: 60_000 }, async (t) => {
-    const alice = new Cli(t, "topic", [conf, "--id", "alice4"], "pipe");
+    const alice = new Cli(t, "topic", [conf, ...tok, "--id", "alice4"], "pipe");
     alice.write("/create room4");
     const [, aliceAddr] = (await alice.line(/^connected to (\S+) as alice4$/)) as unknown as [string, string];
     await alice.line(/^created room4$/);
     const bobAddr = other(aliceAddr);
-    const bob = new Cli(t, "topic", [conf, "--server", bobAddr, "--id", "bob4"], "pipe");
+    const bob = new Cli(t, "topic", [conf, ...tok, "--server", bobAddr, "--id", "bob4"], "pipe");
     bob.write("/join room4");
     await bob.line(new RegExp(`^joined room4 at ${bobAddr}$`));
     alice.write("/send room4 hello from alice, with  spaces");
@@ -217,7 +221,7 @@ test("terminal clients against a real cluster", { timeout: 240_000 }, async (t) 
   });
 
   await t.test("client_topic: /commands by default; v1's answers without --v1 get a hint", { timeout: 60_000 }, async (t) => {
-    const r = await run(t, "topic", [conf, "--id", "carol7"], "y\n/create room7\n/send room7 hi\n");
+    const r = await run(t, "topic", [conf, ...tok, "--id", "carol7"], "y\n/create room7\n/send room7 hi\n");
     assert.equal(r.code, 1, "the stray y failed");
     assert.match(r.stderr, /^error IM_ERR_BAD_ARGS no current topic: .*v1's question-and-answer flow needs --v1$/m);
     assertInOrder(r.lines, [/^connected to /, "created room7", "[room7] carol7 says : hi"]);
@@ -225,11 +229,11 @@ test("terminal clients against a real cluster", { timeout: 240_000 }, async (t) 
   });
 
   await t.test("client_topic: v1's question-and-answer flow through stdin (--v1)", { timeout: 60_000 }, async (t) => {
-    const alice = new Cli(t, "topic", [conf, "--v1"], "pipe");
+    const alice = new Cli(t, "topic", [conf, ...tok, "--v1"], "pipe");
     for (const answer of ["alice5", "y", "qa5", "qa5", "alice5"]) alice.write(answer);
     const [, addr] = (await alice.line(/^LOCATE_TOPIC_MSG_ADDR (\S+) qa5$/)) as unknown as [string, string];
     assert.ok(cl.msgServers.some((m) => m.addr === addr), addr);
-    const bob = new Cli(t, "topic", [conf, "--id", "bob5", "--join", "qa5", "--expect", "1", "--wait-ms", "20000"]);
+    const bob = new Cli(t, "topic", [conf, ...tok, "--id", "bob5", "--join", "qa5", "--expect", "1", "--wait-ms", "20000"]);
     await bob.line(/^joined qa5 at /);
     alice.write("hello from the v1 flow");
     alice.end();
@@ -250,21 +254,21 @@ test("terminal clients against a real cluster", { timeout: 240_000 }, async (t) 
     assert.ok(bob.lines.includes("[qa5] alice5 says : hello from the v1 flow"), bob.stdout);
 
     // --v1 as a FishChatServer v1 client (packet codec): no replies, the LOCATE frame and the echo only.
-    const v1 = await run(t, "topic", [conf, "--v1", "--codec", "packet", "--wait-ms", "1500"], "carol5\nn\nqa5\ncarol5\nfrom a packet client\n");
+    const v1 = await run(t, "topic", [conf, ...tok, "--v1", "--codec", "packet", "--wait-ms", "1500"], "carol5\nn\nqa5\ncarol5\nfrom a packet client\n");
     assert.equal(v1.code, 0, v1.stderr);
     assertInOrder(v1.lines, ["want to create a topic (y/n) :", "JOIN_TOPIC_CMD | input topic name :", /^LOCATE_TOPIC_MSG_ADDR \S+ qa5$/, "input topic msg :", "sent to qa5", "[qa5] carol5 says : from a packet client"]);
   });
 
   // Last: it kills a msg_server.
   await t.test("client_p2p: logs in again through the gateway after its msg_server is SIGKILLed", { timeout: 60_000 }, async (t) => {
-    const bob = new Cli(t, "p2p", [conf, "--id", "bob6", "--expect", "1", "--wait-ms", "40000"]);
+    const bob = new Cli(t, "p2p", [conf, ...tok, "--id", "bob6", "--expect", "1", "--wait-ms", "40000"]);
     const [, before] = (await bob.line(/^connected to (\S+) as bob6$/)) as unknown as [string, string];
     const victim = cl.msgServers.find((m) => m.addr === before)!;
     await victim.kill("SIGKILL");
     await bob.line(/^reconnecting in \d+ ms \(/);
     const [, after] = (await bob.line(/^reconnected to (\S+) as bob6$/)) as unknown as [string, string];
     assert.equal(after, other(before));
-    const alice = await run(t, "p2p", [conf, "--id", "alice6", "--send", "bob6 sent after the crash"]);
+    const alice = await run(t, "p2p", [conf, ...tok, "--id", "alice6", "--send", "bob6 sent after the crash"]);
     assert.equal(alice.code, 0, alice.stderr);
     assert.equal(await bob.exit(), 0, bob.stderr);
     assert.ok(bob.lines.includes("alice6 says : sent after the crash"), bob.stdout);

@@ -1,4 +1,7 @@
 import test from "node:test";
+import { clientAuthSchema } from "../../shared/auth/config.js";
+import { mintToken } from "../../shared/auth/mint.js";
+import { parseConfig } from "../../shared/config/load-config.js";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -29,16 +32,18 @@ function rawRedis(port: number, command: string): Promise<string> {
   });
 }
 
-async function chat(gateway: string): Promise<void> {
+/** Two clients chat through the gateway, logging in with tokens signed by the cluster's development key. */
+async function chat(gateway: string, dataDir: string): Promise<void> {
+  const auth = parseConfig("dev", { keys: [{ kid: "dev", alg: "HS256", secretFile: join(dataDir, "dev-token.key") }] }, clientAuthSchema);
   const alice = new FishChatClient({ heartbeatMs: 0 });
   const bob = new FishChatClient({ heartbeatMs: 0 });
   try {
     await alice.connect(await waitFor("gateway answers", () => requestMsgServer(gateway).catch(() => null), 15_000));
-    await alice.login("alice");
+    await alice.login("alice", await mintToken(auth, { sub: "alice", ttlSec: 600 }));
     const got: P2PMessage[] = [];
     bob.on("p2p", (m: P2PMessage) => got.push(m));
     await bob.connect(await requestMsgServer(gateway));
-    await bob.login("bob");
+    await bob.login("bob", await mintToken(auth, { sub: "bob", ttlSec: 600 }));
     await alice.sendP2P("bob", "hello from npm start");
     await waitFor("bob receives", () => got.length === 1, 10_000);
   } finally {
@@ -58,7 +63,7 @@ test("npm start: own redis apart from the conf files' one, one-line refusal of a
   assert.match(run.out, new RegExp(`redis +127\\.0\\.0\\.1:${p.privateRedis} +up +private redis-server, data in .*AOF on`));
   for (const port of [p.gateway, p.ms1, p.ms2, p.router, p.manager, p.monitor]) assert.match(run.out, new RegExp(`:${port} +up `), `port ${port} reported up`);
   assert.match(run.out, new RegExp(`dashboard http://127\\.0\\.0\\.1:${p.http}/`));
-  await chat(`127.0.0.1:${p.gateway}`);
+  await chat(`127.0.0.1:${p.gateway}`, run.dataDir);
 
   // Everything went to the private Redis (password-protected), nothing to the conf files' Redis.
   const password = readFileSync(join(run.dataDir, "redis", "password"), "utf8").trim();
@@ -94,7 +99,7 @@ test("npm start: own redis apart from the conf files' one, one-line refusal of a
   process.kill(gw, "SIGKILL");
   await waitFor("the gateway restart line", () => run.out.includes(`gateway 127.0.0.1:${p.gateway} exited (SIGKILL); restarting in 1 s`), 10_000);
   await waitFor("a new gateway", () => d.servicePid("gateway.json") !== gw && portOpen(p.gateway), 10_000);
-  await chat(`127.0.0.1:${p.gateway}`);
+  await chat(`127.0.0.1:${p.gateway}`, run.dataDir);
 
   // What a supervisor or `kill %1` sends: SIGTERM to npm itself. npm forwards it; the start script
   // execs the supervisor, so no shell sits in between to die and orphan it.

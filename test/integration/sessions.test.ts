@@ -18,7 +18,7 @@ test("sessions: gateway placement, duplicate login, idle timeout", { timeout: 12
       addrs.add(addr);
       const c = new FishChatClient({ heartbeatMs: 300 });
       await c.connect(addr);
-      await c.login(`spread${i}`);
+      await c.login(`spread${i}`, await cl.token(`spread${i}`));
       clients.push(c);
     }
     assert.deepEqual([...addrs].sort(), cl.msgServers.map((m) => m.addr).sort(), "both servers used");

@@ -13,7 +13,8 @@ import { sleep, waitFor } from "../support/ports.js";
  * client_p2p and client_topic flows (reference §8), byte for byte where v1 defines the bytes.
  */
 test("v1 packet-codec clients: gateway, p2p and topic flows", { timeout: 120_000 }, async (t) => {
-  const cl = await startCluster(t, { msgServers: 2 });
+  // FishChatServer v1 clients cannot send a token: the cluster runs as conf/v1-compat/ does (clientAuth mode "none").
+  const cl = await startCluster(t, { msgServers: 2, conf: { msg_server: { clientAuth: { mode: "none" } } } });
 
   await t.test("gateway: REQ_MSG_SERVER -> SELECT_MSG_SERVER_FOR_CLIENT frame, then close", async () => {
     const gw = await RawPeer.open(cl.gateway!.addr);

@@ -6,12 +6,22 @@ import type { TestContext } from "node:test";
 import { FishChatClient, requestMsgServer, type ClientOptions } from "../../shared/client/client.js";
 import { Cmd } from "../../shared/protocol/commands.js";
 import { openLmdbStore } from "../../shared/store/lmdb-store.js";
+import { clientAuthSchema } from "../../shared/auth/config.js";
+import { mintToken } from "../../shared/auth/mint.js";
+import { parseConfig } from "../../shared/config/load-config.js";
 import type { Store } from "../../shared/store/store.js";
 import { SERVICE_NODE_FLAGS } from "../../shared/runtime-flags.js";
 import { freePorts, portOpen, waitFor } from "./ports.js";
 import { startRedis, type TestRedis } from "./redis.js";
 
 export const SECRET = "test-cluster-secret";
+/** The test clusters' client token key; `cluster.token(id)` signs with it. */
+export const TEST_CLIENT_AUTH = {
+  mode: "token" as const,
+  keys: [{ kid: "test", alg: "HS256" as const, secret: "test-cluster-token-key-0123456789abcdef" }],
+};
+/** Every test client comes from 127.0.0.1: per-address limits are raised, except where a test sets its own. */
+const TEST_LIMITS = { loginAttemptsPerAddress: 1_000_000, maxConnectionsPerAddress: 1_000_000, failedAuthPerAddress: 1_000_000, sendMessagesPerSec: 1_000_000, sendBurstMessages: 1_000_000, sendBytesPerSec: 1e12, sendBurstBytes: 1e12 };
 const DIST = resolve(import.meta.dirname, "../..");
 
 export type ServiceName = "gateway" | "msg_server" | "router" | "manager" | "monitor";
@@ -100,7 +110,9 @@ export interface Cluster {
    * `setup` runs before the login: attach listeners there, since messages waiting for the
    * client may arrive in the same TCP read as the login reply.
    */
-  client(id: string, opts?: ClientOptions & { via?: string; setup?: (c: FishChatClient) => void }): Promise<FishChatClient>;
+  client(id: string, opts?: ClientOptions & { via?: string; setup?: (c: FishChatClient) => void; token?: string | null }): Promise<FishChatClient>;
+  /** A token for `id` that the cluster's msg_servers accept ("" when the cluster runs clientAuth mode "none"). */
+  token(id: string, ttlSec?: number): Promise<string>;
   /** Wait until the router has a live link to every running msg_server. */
   routerReady(): Promise<void>;
   /** The cluster's embedded store, opened from this process (LMDB is multi-process), to check what was stored. */
@@ -139,7 +151,9 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
           advertiseAddr: `127.0.0.1:${p}`,
           inboxSweepMs: 500,
           monitorBeatMs: 500,
+          clientAuth: TEST_CLIENT_AUTH,
           ...o.conf?.msg_server,
+          limits: { ...TEST_LIMITS, ...(o.conf?.msg_server?.limits as object | undefined) },
           store: { ...store, ...(o.conf?.msg_server?.store as object | undefined) },
         }),
         p,
@@ -182,12 +196,17 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
     manager,
     monitor,
     monitorHttpPort: httpPort,
+    token(id, ttlSec = 3600) {
+      const auth = (o.conf?.msg_server?.clientAuth as { mode?: string } | undefined) ?? TEST_CLIENT_AUTH;
+      if (auth.mode === "none") return Promise.resolve("");
+      return mintToken(parseConfig("test", TEST_CLIENT_AUTH, clientAuthSchema), { sub: id, ttlSec });
+    },
     async client(id, opts = {}) {
       const addr = opts.via ?? (await requestMsgServer(gateway!.addr));
       const c = new FishChatClient({ heartbeatMs: 0, ...opts });
       opts.setup?.(c);
       await c.connect(addr);
-      await c.login(id);
+      await c.login(id, opts.token === null ? undefined : (opts.token ?? (await cluster.token(id))));
       t?.after(() => c.close());
       return c;
     },

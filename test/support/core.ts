@@ -18,9 +18,14 @@ import { openLmdbStore } from "../../shared/store/lmdb-store.js";
 import type { Store } from "../../shared/store/store.js";
 import { msgServerSchema, type MsgServerConfig } from "../../services/msg_server/config.js";
 import { MsgServer } from "../../services/msg_server/msg-server.js";
+import { ClientAuth } from "../../services/msg_server/client-auth.js";
+import { mintToken } from "../../shared/auth/mint.js";
 import { captureLogger } from "./log-sink.js";
 
 export const CORE_SECRET = "unit-test-cluster-secret";
+/** The HS256 key of the cores' clientAuth ("unit", at least 32 bytes). */
+export const CORE_TOKEN_KEY = { kid: "unit", alg: "HS256" as const, secret: "unit-test-token-key-0123456789abcdef" };
+export const CORE_CLIENT_AUTH = { mode: "token" as const, keys: [CORE_TOKEN_KEY] };
 
 export interface CoreHarness {
   core: MsgServer;
@@ -29,19 +34,28 @@ export interface CoreHarness {
   logs: ReturnType<typeof captureLogger>;
   /** A line-protocol peer connected to this core. */
   connect(o?: { packet?: boolean }): TestPeer;
-  /** A line-protocol peer, logged in. */
+  /** A line-protocol peer, logged in with a fresh token. */
   login(id: string): Promise<TestPeer>;
+  /** A token for `id` signed with the core's key. */
+  token(id: string, ttlSec?: number): Promise<string>;
 }
 
 /** Start a core; it is closed (and its store deleted) when the test ends. Cores sharing `bus` and `dataDir` behave like servers of one cluster. */
 export async function startCore(t: TestContext, o: { serverId?: string; bus?: Bus; dataDir?: string; conf?: Record<string, unknown> } = {}): Promise<CoreHarness> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), "fc-core-"));
-  const cfg: MsgServerConfig = parseConfig("test", { clusterSecret: CORE_SECRET, store: { dataDir }, ...o.conf }, msgServerSchema);
+  const cfg: MsgServerConfig = parseConfig(
+    "test",
+    // Generous per-address limits: every peer of a unit test comes from the same fake address.
+    { clusterSecret: CORE_SECRET, store: { dataDir }, clientAuth: CORE_CLIENT_AUTH, limits: { loginAttemptsPerAddress: 100_000, maxConnectionsPerAddress: 100_000 }, ...o.conf },
+    msgServerSchema,
+  );
   const store = await openLmdbStore({ path: join(dataDir, "store"), limits: { inboxMaxPending: cfg.store.inboxMaxPending } });
   const bus = o.bus ?? memoryBus({ sessionTtlMs: cfg.sessionTtlMs });
   const logs = captureLogger("info");
   const serverId = o.serverId ?? "127.0.0.1:19000";
-  const core = new MsgServer({ cfg, log: logs.log, store, bus, serverId });
+  const auth = await ClientAuth.create(cfg.clientAuth, cfg.limits, bus.revocations, logs.log);
+  const core = new MsgServer({ cfg, log: logs.log, store, bus, auth, serverId });
+  await auth.start((r) => core.onRevoked(r));
   await bus.control.listen(serverId, (m) => core.sessions.onControl(m));
   const peers: TestPeer[] = [];
   t.after(async () => {
@@ -63,9 +77,10 @@ export async function startCore(t: TestContext, o: { serverId?: string; bus?: Bu
     bus,
     logs,
     connect,
+    token: (id, ttlSec = 3600) => mintToken(cfg.clientAuth, { sub: id, ttlSec }),
     async login(id) {
       const p = connect();
-      const r = await p.request(`SEND_CLIENT_ID ${id}`);
+      const r = await p.request(cfg.clientAuth.mode === "token" ? `SEND_CLIENT_ID ${id} ${await mintToken(cfg.clientAuth, { sub: id, ttlSec: 3600 })}` : `SEND_CLIENT_ID ${id}`);
       if (r.name !== Cmd.OK) throw new Error(`login of ${id} failed: ${formatCommand(r)}`);
       return p;
     },
@@ -139,10 +154,14 @@ export class TestPeer {
       const check = () => {
         if (!pred()) return;
         clearTimeout(timer);
+        clearInterval(poll);
         this.watchers.delete(check);
         resolve();
       };
+      // State changes without a message (a login taking effect) are caught by polling too.
+      const poll = setInterval(check, 10);
       const timer = setTimeout(() => {
+        clearInterval(poll);
         this.watchers.delete(check);
         reject(new Error(`timed out waiting for ${what}; received: ${this.received.map(formatCommand).join("").slice(0, 2000)}`));
       }, timeoutMs);

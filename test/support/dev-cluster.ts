@@ -58,9 +58,11 @@ export class DevDir {
     const common = { clusterSecret: "dev-cluster-test-secret", redis: { host: "127.0.0.1", port: confRedisPort } };
     const seeds = [`127.0.0.1:${p.ms1}`, `127.0.0.1:${p.ms2}`];
     const store = { dataDir: join(this.dir, "store") };
+    // As in the shipped conf: the development key, which the supervisor creates in its data dir.
+    const clientAuth = { mode: "token", keys: [{ kid: "dev", alg: "HS256", secretFile: "./data/dev-token.key" }] };
     this.write("gateway.json", { ...common, listen: `127.0.0.1:${p.gateway}`, msgServerList: seeds });
-    this.write(`msg_server.${p.ms1}.json`, { ...common, listen: `127.0.0.1:${p.ms1}`, advertiseAddr: `127.0.0.1:${p.ms1}`, store });
-    this.write(`msg_server.${p.ms2}.json`, { ...common, listen: `127.0.0.1:${p.ms2}`, advertiseAddr: `127.0.0.1:${p.ms2}`, store });
+    this.write(`msg_server.${p.ms1}.json`, { ...common, listen: `127.0.0.1:${p.ms1}`, advertiseAddr: `127.0.0.1:${p.ms1}`, store, clientAuth });
+    this.write(`msg_server.${p.ms2}.json`, { ...common, listen: `127.0.0.1:${p.ms2}`, advertiseAddr: `127.0.0.1:${p.ms2}`, store, clientAuth });
     this.write("router.json", { ...common, listen: `127.0.0.1:${p.router}`, msgServerList: seeds });
     this.write("manager.json", { ...common, listen: `127.0.0.1:${p.manager}`, msgServerList: seeds, store });
     this.write("monitor.json", { ...common, listen: `127.0.0.1:${p.monitor}`, msgServerList: seeds, http: { host: "127.0.0.1", port: p.http } });

@@ -3,8 +3,8 @@ import { CommandError, ErrorCode } from "../../../shared/errors.js";
 import { errorReply } from "../../../shared/protocol/dialect.js";
 import type { Conn } from "../session.js";
 import type { HandlerContext } from "../context.js";
-import type { Handler } from "./types.js";
-import { login, logout, ping } from "./login.js";
+import type { Handler, Reply } from "./types.js";
+import { login, logout, ping, refreshToken } from "./login.js";
 import { p2pAck, sendP2P } from "./p2p.js";
 import { createTopic, joinTopic, quitTopic, sendTopic, topicAck } from "./topics.js";
 import { history, listTopics, myTopics, onlineUsers, topicMembers } from "./queries.js";
@@ -15,6 +15,7 @@ const HANDLERS: Record<string, Handler> = {
   [Cmd.SEND_CLIENT_ID]: login,
   [Cmd.SEND_PING]: ping,
   [Cmd.LOGOUT]: logout,
+  [Cmd.REFRESH_TOKEN]: refreshToken,
   [Cmd.SEND_MESSAGE_P2P]: sendP2P,
   [Cmd.P2P_ACK]: p2pAck,
   [Cmd.CREATE_TOPIC]: createTopic,
@@ -41,6 +42,23 @@ const HANDLERS: Record<string, Handler> = {
  * Internal commands from a non-internal connection get IM_ERR_FORBIDDEN and nothing else. [PROTO AUTH-2]
  */
 export function dispatch(ctx: HandlerContext, conn: Conn, cmd: Command): void {
+  const pending = conn.state.loginPending;
+  if (pending) {
+    // Queued behind the login in arrival order; the reply keeps its slot in the connection.
+    conn.reply(
+      cmd,
+      pending.then(
+        () => run(ctx, conn, cmd),
+        () => run(ctx, conn, cmd),
+      ),
+    );
+    return;
+  }
+  conn.reply(cmd, run(ctx, conn, cmd));
+}
+
+/** Access check and handler; the reply (or a promise of it), errors as ERR replies. */
+function run(ctx: HandlerContext, conn: Conn, cmd: Command): Reply | Promise<Reply> {
   const h = HANDLERS[cmd.name];
   let err: CommandError | null = null;
   if (!h) err = new CommandError(ErrorCode.IM_ERR_UNKNOWN_COMMAND, `unknown command ${cmd.name}`);
@@ -48,8 +66,7 @@ export function dispatch(ctx: HandlerContext, conn: Conn, cmd: Command): void {
   else if (h.access === "client" && conn.state.role !== "client") err = new CommandError(ErrorCode.IM_ERR_NOT_LOGGED_IN, "log in first: SEND_CLIENT_ID <id>");
   if (err || !h) {
     ctx.stats.errors++;
-    conn.reply(cmd, errorReply(err));
-    return;
+    return errorReply(err);
   }
   let result: ReturnType<Handler["handle"]>;
   try {
@@ -57,13 +74,12 @@ export function dispatch(ctx: HandlerContext, conn: Conn, cmd: Command): void {
   } catch (e) {
     ctx.stats.errors++;
     if (!(e instanceof CommandError) && !(e instanceof Error && "code" in e)) conn.log.error({ err: e, cmd: cmd.name }, "handler threw");
-    conn.reply(cmd, errorReply(e));
-    return;
+    return errorReply(e);
   }
   if (result instanceof Promise) {
     result.catch(() => {
       ctx.stats.errors++;
     });
   }
-  conn.reply(cmd, result);
+  return result;
 }

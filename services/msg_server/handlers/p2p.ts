@@ -3,7 +3,7 @@ import { Cmd } from "../../../shared/protocol/commands.js";
 import { CommandError, ErrorCode } from "../../../shared/errors.js";
 import { okReply } from "../../../shared/protocol/dialect.js";
 import { checkClientId } from "../../../shared/validate.js";
-import { checkBody, checkCmid, needArgs, sessionOf, type Handler } from "./types.js";
+import { admitSend, checkBody, checkCmid, needArgs, sessionOf, type Handler } from "./types.js";
 
 /**
  * SEND_MESSAGE_P2P <to> <msg> [from] [cmid]. v1's order, plus an optional client message id.
@@ -22,6 +22,7 @@ export const sendP2P: Handler = {
       throw new CommandError(ErrorCode.IM_ERR_FROM_MISMATCH, `from is ${from} but this session is ${s.clientId}`);
     }
     const cmid = checkCmid(cmd.args[3]);
+    admitSend(ctx, s, Buffer.byteLength(body));
     ctx.stats.msgsIn++;
     // No wait for earlier commands: the store resolves one conversation's appends in call order
     // (store.ts), so deliveries keep the sender's order, and the connection orders the replies.

@@ -3,7 +3,11 @@ import { CommandError, ErrorCode } from "../../../shared/errors.js";
 import { okReply } from "../../../shared/protocol/dialect.js";
 import { checkClientId, checkTopicName, checkUint } from "../../../shared/validate.js";
 import { p2pConversation } from "../../../shared/protocol/conversation.js";
+import { congested, writable } from "../flow.js";
 import { needArgs, sessionOf, type Handler } from "./types.js";
+
+/** Messages read from the store per step of a HISTORY request. */
+const HISTORY_BATCH = 50;
 
 /** Upper bound of names returned by one listing command (keeps replies within a line). */
 const MAX_LIST = 1000;
@@ -75,11 +79,24 @@ export const history: Handler = {
       throw new CommandError(ErrorCode.IM_ERR_BAD_ARGS, "HISTORY kind must be p2p or topic");
     }
     const after = cmd.args[2] === undefined ? 0 : checkUint(cmd.args[2], "afterSeq");
-    const msgs = await ctx.store.history(conv, after, limitArg(cmd.args[3], 50, 500));
-    for (const m of msgs) {
-      conn.send({ name: Cmd.HISTORY_ITEM, args: [m.conv, String(m.seq), m.uuid, m.from, m.body, String(m.ts)] });
-    }
-    const lastSeq = msgs.length > 0 ? msgs[msgs.length - 1]!.seq : after;
-    return okReply(Cmd.HISTORY, String(msgs.length), String(lastSeq));
+    const limit = limitArg(cmd.args[3], 50, 500);
+    // Bounded: a few reads per session and per process at once, read in small batches, each
+    // batch written before the next is read (paced to the socket), and abandoned as soon as the
+    // connection is gone. A pipeline of huge HISTORY requests once took a msg_server's heap.
+    return s.reads.run(() =>
+      ctx.reads.run(async () => {
+        let count = 0;
+        let lastSeq = after;
+        while (count < limit && !conn.closed) {
+          const batch = await ctx.store.history(conv, lastSeq, Math.min(HISTORY_BATCH, limit - count));
+          for (const m of batch) conn.send({ name: Cmd.HISTORY_ITEM, args: [m.conv, String(m.seq), m.uuid, m.from, m.body, String(m.ts)] });
+          count += batch.length;
+          if (batch.length > 0) lastSeq = batch[batch.length - 1]!.seq;
+          if (batch.length < HISTORY_BATCH) break;
+          if (congested(conn)) await writable(conn);
+        }
+        return okReply(Cmd.HISTORY, String(count), String(lastSeq));
+      }),
+    );
   },
 };

@@ -6,7 +6,7 @@ import { checkTopicName, checkUint } from "../../../shared/validate.js";
 import type { Session } from "../session.js";
 import type { HandlerContext } from "../context.js";
 import { topicEvents, type TopicAction } from "../events.js";
-import { checkBody, checkCmid, needArgs, sessionOf, type Handler } from "./types.js";
+import { admitSend, checkBody, checkCmid, needArgs, sessionOf, type Handler } from "./types.js";
 
 function publishTopicEvents(ctx: HandlerContext, topic: string, clientId: string, action: TopicAction): void {
   for (const [ch, cmd] of topicEvents(ctx.serverId, topic, clientId, action)) ctx.channels.publish(ch, cmd);
@@ -96,6 +96,7 @@ export const sendTopic: Handler = {
     const name = checkTopicName(cmd.args[0]);
     const body = checkBody(ctx, cmd.args[1]!);
     const cmid = checkCmid(cmd.args[2]);
+    admitSend(ctx, s, Buffer.byteLength(body));
     ctx.stats.topicMsgsIn++;
     const append = () => ctx.store.appendTopic({ uuid: randomUUID(), topic: name, from: s.clientId, body, ts: Date.now(), cmid });
     // Fast path keeps the store call in arrival order; a membership check that needs the store

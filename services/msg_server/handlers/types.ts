@@ -1,6 +1,7 @@
 import type { Command } from "../../../shared/protocol/commands.js";
-import { CommandError, ErrorCode } from "../../../shared/errors.js";
-import type { Conn } from "../session.js";
+import { CommandError, ErrorCode, RateLimitedError } from "../../../shared/errors.js";
+import { SendLimiter } from "../../../shared/limits/send-limiter.js";
+import type { Conn, Session } from "../session.js";
 import type { HandlerContext } from "../context.js";
 
 export type Reply = Command | null;
@@ -39,4 +40,21 @@ export function checkBody(ctx: HandlerContext, body: string): string {
     throw new CommandError(ErrorCode.IM_ERR_MSG_TOO_LARGE, `message body exceeds ${ctx.cfg.maxMessageBytes} bytes`);
   }
   return body;
+}
+
+/**
+ * The session's send rate (messages and bytes per second, token buckets). A line or WebSocket
+ * client over it gets IM_ERR_RATE_LIMITED with the wait; a v1 packet client, which cannot read
+ * errors, has its message accepted and its connection paused for the wait instead.
+ */
+export function admitSend(ctx: HandlerContext, s: Session, bodyBytes: number): void {
+  s.sendLimiter ??= new SendLimiter(ctx.cfg.limits);
+  const wait = s.sendLimiter.take(bodyBytes);
+  if (wait === 0) return;
+  const ms = Math.ceil(wait);
+  if (!s.conn.dialect.replies) {
+    s.conn.throttle(ms);
+    return;
+  }
+  throw new RateLimitedError(`sending too fast; retry after ${ms} ms`, ms);
 }

@@ -30,11 +30,12 @@ test("dispatch: unknown command, client command before login, internal command f
 test("login: bad ids are refused, a second id on one connection too; the same id again is fine", async (t) => {
   const h = await startCore(t);
   const p = h.connect();
-  assert.equal(codeOf(await p.request('SEND_CLIENT_ID "two words"')), "IM_ERR_BAD_CLIENT_ID");
-  assert.equal(codeOf(await p.request("SEND_CLIENT_ID $system")), "IM_ERR_BAD_CLIENT_ID");
-  assert.deepEqual((await p.request("SEND_CLIENT_ID alice")).args, [Cmd.SEND_CLIENT_ID, "alice"]);
-  assert.equal(codeOf(await p.request("SEND_CLIENT_ID alice")), Cmd.OK);
-  assert.equal(codeOf(await p.request("SEND_CLIENT_ID bob")), "IM_ERR_ALREADY_LOGGED_IN");
+  const tok = await h.token("alice");
+  assert.equal(codeOf(await p.request('SEND_CLIENT_ID "two words" x')), "IM_ERR_BAD_CLIENT_ID");
+  assert.equal(codeOf(await p.request("SEND_CLIENT_ID $system x")), "IM_ERR_BAD_CLIENT_ID");
+  assert.deepEqual((await p.request(`SEND_CLIENT_ID alice ${tok}`)).args, [Cmd.SEND_CLIENT_ID, "alice"]);
+  assert.equal(codeOf(await p.request(`SEND_CLIENT_ID alice ${tok}`)), Cmd.OK);
+  assert.equal(codeOf(await p.request(`SEND_CLIENT_ID bob ${await h.token("bob")}`)), "IM_ERR_ALREADY_LOGGED_IN");
   assert.deepEqual(await h.bus.sessions.lookup("alice"), { serverId: "127.0.0.1:19000", connId: h.core.sessions.get("alice")!.conn.id });
 });
 
@@ -60,7 +61,7 @@ test("p2p: stored before OK, delivered at login in order, acknowledged by positi
   assert.deepEqual(sent.map((r) => r.args[2]), ["1", "2", "3"], "seqs of the conversation");
   assert.equal((await h.store.inboxPending("bob")), 3, "committed before the OK");
   const bob = h.connect();
-  await bob.request("SEND_CLIENT_ID bob");
+  await bob.request(`SEND_CLIENT_ID bob ${await h.token("bob")}`);
   await bob.until("three pushes", () => bob.pushesNamed(Cmd.RESP_MESSAGE_P2P).length === 3);
   const pushes = bob.pushesNamed(Cmd.RESP_MESSAGE_P2P);
   assert.deepEqual(pushes.map((c) => [c.args[0], c.args[1], c.args[3]]), [["one", "alice", "1"], ["two", "alice", "2"], ["three", "alice", "3"]]);
@@ -154,7 +155,7 @@ test("a routed p2p message for a client that is not here is NACKed; a malformed 
 test("a v1 packet client gets v1's frames only: no OK, no KICKED, three-argument pushes", async (t) => {
   const h = await startCore(t);
   const v1 = h.connect({ packet: true });
-  v1.write(encodePacket({ name: Cmd.SEND_CLIENT_ID, args: ["bob"] }));
+  v1.write(encodePacket({ name: Cmd.SEND_CLIENT_ID, args: ["bob", await h.token("bob")] }));
   const alice = await h.login("alice");
   await alice.until("bob online", () => h.core.sessions.get("bob") !== undefined);
   await alice.request("SEND_MESSAGE_P2P bob hi");

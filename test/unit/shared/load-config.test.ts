@@ -20,9 +20,9 @@ function problems(schema: z.ZodType, raw: unknown): string[] {
 
 test("every problem of a config file is reported, one per line, unknown keys first", () => {
   const lines = problems(msgServerSchema, { heartbeatMs: -1, bogus: 1, redis: { port: "6379", Addr: "x" }, other: 2 });
-  assert.equal(lines.length, 6, lines.join("\n"));
+  assert.equal(lines.length, 7, lines.join("\n"));
   assert.ok(lines.slice(0, 3).every((l) => l.includes("unknown key")), lines.join("\n"));
-  for (const want of ['unknown key "bogus"', 'unknown key "other"', 'unknown key "redis.Addr"', 'key "redis.port"', 'key "clusterSecret": missing (required', 'key "heartbeatMs"']) {
+  for (const want of ['unknown key "bogus"', 'unknown key "other"', 'unknown key "redis.Addr"', 'key "redis.port"', 'key "clusterSecret": missing (required', 'key "heartbeatMs"', 'key "clientAuth": missing (required']) {
     assert.ok(lines.some((l) => l.includes(want)), `${want} in:\n${lines.join("\n")}`);
   }
 });
@@ -37,7 +37,7 @@ test("v1 key hints name a key only when the schema being loaded has it", () => {
   assert.ok(gw.includes('f.json: unknown key "MsgServerList" (FishChatServer v1 key; use msgServerList)'), gw.join("\n"));
   assert.ok(gw.includes('f.json: unknown key "TransportProtocols" (FishChatServer v1 key; use nothing (TCP is implied))'), gw.join("\n"));
   // Each hinted key, followed, is accepted by the schema the hint was given for.
-  assert.doesNotThrow(() => parseConfig("f.json", { advertiseAddr: "127.0.0.1:19000", clusterSecret: "0123456789" }, msgServerSchema));
+  assert.doesNotThrow(() => parseConfig("f.json", { advertiseAddr: "127.0.0.1:19000", clusterSecret: "0123456789", clientAuth: { mode: "none" } }, msgServerSchema));
   assert.doesNotThrow(() => parseConfig("f.json", { msgServerList: [], clusterSecret: "0123456789" }, gatewaySchema));
   const client = problems(clientSchema, { GatewayServer: "127.0.0.1:17000", Redis: {} });
   assert.ok(client.includes('f.json: unknown key "GatewayServer" (FishChatServer v1 key; use gatewayServer)'), client.join("\n"));
