@@ -21,7 +21,9 @@ export function openClusterBus(cfg: RedisConfig, log: Logger, o: RedisBusOptions
   const cluster = createRedisCluster(cfg, log, o.name);
   const control = new ClusterControlBus(cluster, keys, log, { name: `${o.name}:ssub`, password: cfg.password, connectTimeoutMs: cfg.connectTimeoutMs });
   const listeners: (() => void)[] = [];
-  const stopWatching = watchClusterReconnects(cluster, log, () => {
+  const stopWatching = watchClusterReconnects(cluster, (why) => {
+    if (listeners.length === 0) return;
+    log.info({ why }, "redis cluster: data may have been lost; re-registering");
     for (const fn of listeners) fn();
   });
   return {

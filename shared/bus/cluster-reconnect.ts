@@ -1,5 +1,4 @@
 import type { Cluster, Redis } from "ioredis";
-import type { Logger } from "../log/logger.js";
 
 /** Events within this window make one onReconnect call (a failover moves many slots at once). */
 const COALESCE_MS = 100;
@@ -19,7 +18,7 @@ const SLOTS = 16384;
  * A resharding also changes slot masters without losing anything; the extra call is harmless, as
  * every onReconnect handler re-writes idempotently. Returns a function that stops watching.
  */
-export function watchClusterReconnects(cluster: Cluster, log: Logger, fire: () => void): () => void {
+export function watchClusterReconnects(cluster: Cluster, fire: (why: string) => void): () => void {
   let masters: (string | undefined)[] | null = null;
   const everReady = new Set<string>();
   let readyOnce = false;
@@ -31,9 +30,9 @@ export function watchClusterReconnects(cluster: Cluster, log: Logger, fire: () =
     if (timer) return;
     timer = setTimeout(() => {
       timer = null;
-      log.info({ why }, "redis cluster: data may have been lost; re-registering");
+      const reason = why;
       why = "";
-      fire();
+      fire(reason);
     }, COALESCE_MS);
     timer.unref();
   };
