@@ -17,8 +17,7 @@ const COMMAND_TIMEOUT_MS = 2000;
  */
 export function createRedis(cfg: RedisConfig, log: Logger, name: string): Redis {
   const redis = new Redis({
-    host: cfg.host,
-    port: cfg.port,
+    ...where(cfg),
     db: cfg.db,
     password: cfg.password || undefined,
     connectionName: name,
@@ -38,6 +37,26 @@ export function createRedis(cfg: RedisConfig, log: Logger, name: string): Redis 
   redis.on("error", (err: Error) => log.debug({ err, redis: name }, "redis error"));
   redis.on("end", () => log.debug({ redis: name }, "redis connection ended"));
   return redis;
+}
+
+/**
+ * A standalone server, or the master the sentinels name. With Sentinel, ioredis asks a sentinel
+ * for the master on every (re)connection, checks the server's role, and (failoverDetector)
+ * subscribes to the sentinels' +switch-master so it leaves a demoted master at once rather than
+ * when its connection breaks; after a failover it reconnects to the new master and emits
+ * "ready", so onReconnect works as after a restart.
+ */
+function where(cfg: RedisConfig) {
+  if (!cfg.sentinel) return { host: cfg.host, port: cfg.port };
+  return {
+    sentinels: cfg.sentinel.nodes.map((n) => ({ host: n.host, port: n.port })),
+    name: cfg.sentinel.name,
+    sentinelPassword: cfg.sentinel.password || undefined,
+    role: "master" as const,
+    failoverDetector: true,
+    sentinelRetryStrategy: retryDelay,
+    sentinelCommandTimeout: COMMAND_TIMEOUT_MS,
+  };
 }
 
 /**

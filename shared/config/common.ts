@@ -25,9 +25,10 @@ const REDIS_DEFAULT_HOST = "127.0.0.1";
 const REDIS_DEFAULT_PORT = 6379;
 
 /**
- * Where Redis is and how to talk to it. Two topologies (docs/REDIS.md): a standalone server
- * (`host`/`port`, the default) or a Redis Cluster (`cluster`, a list of seed nodes). `password`,
- * `keyPrefix` and `connectTimeoutMs` apply to both.
+ * Where Redis is and how to talk to it. Three topologies (docs/REDIS.md): a standalone server
+ * (`host`/`port`, the default), a master with replicas watched by Redis Sentinel (`sentinel`), or
+ * a Redis Cluster (`cluster`, a list of seed nodes). `password`, `keyPrefix` and
+ * `connectTimeoutMs` apply to all three; at most one of `host`/`port`, `sentinel`, `cluster`.
  */
 export const redisSchema = z
   .strictObject({
@@ -47,8 +48,28 @@ export const redisSchema = z
      * must be the ones the nodes announce (no NAT mapping). Absent: standalone Redis.
      */
     cluster: z.array(redisSeed).min(1, "list at least one seed node, or leave redis.cluster out for a standalone Redis").optional(),
+    /**
+     * Redis Sentinel: the master is whichever server the sentinels name, and services follow it
+     * across failovers. Absent: no Sentinel. `db` and `password` are the data servers'.
+     */
+    sentinel: z
+      .strictObject({
+        /** The monitored master's name (`sentinel monitor <name> ...` in the sentinels' config). */
+        name: z.string().min(1),
+        /** Some of the sentinels (any one that answers will do; list all so one down does not matter). */
+        nodes: z.array(redisSeed).min(1, "list at least one sentinel"),
+        /** The sentinels' own password (their requirepass), if they have one. */
+        password: z.string().default(""),
+      })
+      .optional(),
   })
   .superRefine((v, ctx) => {
+    if (v.sentinel && (v.host !== undefined || v.port !== undefined)) {
+      ctx.addIssue({ code: "custom", path: ["sentinel"], message: "redis.sentinel and redis.host/port are mutually exclusive: the sentinels name the master" });
+    }
+    if (v.sentinel && v.cluster) {
+      ctx.addIssue({ code: "custom", path: ["sentinel"], message: "redis.sentinel and redis.cluster are mutually exclusive: Redis Cluster fails over by itself" });
+    }
     if (!v.cluster) return;
     if (v.host !== undefined || v.port !== undefined) {
       ctx.addIssue({

@@ -32,3 +32,13 @@ test("redis.cluster: clear errors for what cannot work on a cluster", () => {
   rejects({ cluster: [{ host: "a", port: 7000, natMap: {} }] }, /unknown key "redis\.cluster\.0\.natMap"/);
   rejects({ cluster: ["a:7000"] }, /key "redis\.cluster\.0"/);
 });
+
+test("redis.sentinel: the master's name and some sentinels; exclusive with host/port and cluster", () => {
+  const r = parse({ sentinel: { name: "mymaster", nodes: [{ host: "s1", port: 26379 }] }, password: "data-pw", db: 2 });
+  assert.deepEqual(r.sentinel, { name: "mymaster", nodes: [{ host: "s1", port: 26379 }], password: "" });
+  assert.equal(r.db, 2, "db works with Sentinel (it is one server at a time)");
+  rejects({ sentinel: { name: "m", nodes: [] } }, /key "redis\.sentinel\.nodes": list at least one sentinel/);
+  rejects({ sentinel: { nodes: [{ host: "s1", port: 26379 }] } }, /key "redis\.sentinel\.name"/);
+  rejects({ sentinel: { name: "m", nodes: [{ host: "s1", port: 26379 }] }, host: "r1" }, /key "redis\.sentinel": .*mutually exclusive/);
+  rejects({ sentinel: { name: "m", nodes: [{ host: "s1", port: 26379 }] }, cluster: [{ host: "a", port: 7000 }] }, /redis\.sentinel and redis\.cluster are mutually exclusive/);
+});
