@@ -80,7 +80,7 @@ test("a Redis Cluster master SIGKILLed mid-traffic: replica takes over, every ac
   sending = false;
   await Promise.all(loops);
   t.diagnostic(`failover in ${failoverMs} ms; ${acked()} messages acknowledged, ${ackedDuringFailover} of them while the shard failed over`);
-  assert.ok(ackedDuringFailover > 20, "messages were acknowledged while the master was down");
+  assert.ok(ackedDuringFailover > 10, "messages were acknowledged while the master was down");
 
   for (const p of pairs) {
     const tr = p.tracker;
