@@ -1,6 +1,7 @@
 import type { Logger } from "../log/logger.js";
 import type { RedisConfig } from "../config/common.js";
 import type { Bus } from "./bus.js";
+import { openClusterBus } from "./cluster-bus.js";
 import { redisKeys } from "./keys.js";
 import { createRedis } from "./redis.js";
 import { RedisControlBus } from "./redis-control-bus.js";
@@ -16,8 +17,13 @@ export interface RedisBusOptions {
   sessionTtlMs?: number;
 }
 
-/** The Bus on a standalone Redis: one connection for commands, one more for control messages once listened to. */
+/** The Bus on the Redis `cfg` describes: a Redis Cluster when `redis.cluster` lists seeds, else a standalone server. */
 export function openRedisBus(cfg: RedisConfig, log: Logger, o: RedisBusOptions): Bus {
+  return cfg.cluster ? openClusterBus(cfg, log, o) : openStandaloneBus(cfg, log, o);
+}
+
+/** The Bus on a standalone Redis: one connection for commands, one more for control messages once listened to. */
+function openStandaloneBus(cfg: RedisConfig, log: Logger, o: RedisBusOptions): Bus {
   const keys = redisKeys(cfg.keyPrefix);
   const redis = createRedis(cfg, log, o.name);
   const control = new RedisControlBus(redis, keys, log);

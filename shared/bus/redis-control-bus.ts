@@ -1,9 +1,8 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "../log/logger.js";
-import { parseLine, formatCommand } from "../protocol/line-codec.js";
-import { encodeEnvelope, parseEnvelope } from "../protocol/envelope.js";
 import type { RedisKeys } from "./keys.js";
 import type { ControlBus, ControlMessage } from "./control-bus.js";
+import { decodeControl, encodeControl } from "./control-codec.js";
 
 /**
  * Control messages over Redis pub/sub, one channel per msg_server, each message one line of the
@@ -20,7 +19,7 @@ export class RedisControlBus implements ControlBus {
   ) {}
 
   async send(serverId: string, msg: ControlMessage): Promise<void> {
-    await this.redis.publish(this.keys.control(serverId), formatCommand(encodeEnvelope(msg)));
+    await this.redis.publish(this.keys.control(serverId), encodeControl(msg));
   }
 
   async listen(serverId: string, onMessage: (msg: ControlMessage) => void): Promise<void> {
@@ -29,12 +28,8 @@ export class RedisControlBus implements ControlBus {
     sub.on("error", (err: Error) => this.log.debug({ err }, "control subscriber error"));
     sub.on("message", (ch: string, text: string) => {
       if (ch !== channel) return;
-      try {
-        const e = parseEnvelope(parseLine(text.trimEnd()));
-        if (e?.type === "kick") onMessage(e);
-      } catch (err) {
-        this.log.warn({ err }, "bad control message ignored");
-      }
+      const msg = decodeControl(text, this.log);
+      if (msg) onMessage(msg);
     });
     await sub.subscribe(channel);
   }

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis.js";
 import type { RedisKeys } from "./keys.js";
 import { FORGET_AFTER_MS, type ProcessInfo, type ProcessRegistry, type RegistryEntry, type Role } from "./process-registry.js";
 
@@ -9,7 +9,7 @@ import { FORGET_AFTER_MS, type ProcessInfo, type ProcessRegistry, type RegistryE
  */
 export class RedisProcessRegistry implements ProcessRegistry {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { RedisKeys } from "./keys.js";
+import type { RedisClient } from "./redis.js";
 import { decodeLocation, encodeLocation, type SessionDirectory, type SessionLocation } from "./session-directory.js";
 
 // KEYS[1] session key; ARGV[1] "<serverId>|<connId>"; ARGV[2] ttl ms. Returns the previous owner.
@@ -29,16 +30,22 @@ interface Scripted {
 }
 
 /** Refresh pipelines are cut into batches of this many keys: one huge pipeline would block Redis. */
-const REFRESH_BATCH = 5000;
+export const REFRESH_BATCH = 5000;
 
-/** The session table in Redis: one string key per client with a PX TTL, changed only by Lua scripts. */
+export type RefreshEntry = { clientId: string; loc: SessionLocation };
+
+/**
+ * The session table in Redis: one string key per client with a PX TTL, changed only by Lua
+ * scripts. Every operation but refreshAll and online touches one key, so on Redis Cluster only
+ * those two differ (cluster-session-directory.ts).
+ */
 export class RedisSessionDirectory implements SessionDirectory {
   private readonly scripts: Scripted;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
-    private readonly ttlMs: number,
+    protected readonly redis: RedisClient,
+    protected readonly keys: RedisKeys,
+    protected readonly ttlMs: number,
   ) {
     // defineCommand sends EVALSHA and falls back to EVAL once after a Redis restart flushed the script cache.
     redis.defineCommand("fcClaim", { numberOfKeys: 1, lua: CLAIM });
@@ -52,18 +59,31 @@ export class RedisSessionDirectory implements SessionDirectory {
     return decodeLocation(old);
   }
 
-  async refreshAll(entries: readonly { clientId: string; loc: SessionLocation }[]): Promise<string[]> {
+  async refreshAll(entries: readonly RefreshEntry[]): Promise<string[]> {
     const lost: string[] = [];
-    for (let i = 0; i < entries.length; i += REFRESH_BATCH) {
-      const batch = entries.slice(i, i + REFRESH_BATCH);
-      const pipe = this.redis.pipeline() as unknown as Scripted & { exec(): Promise<[Error | null, unknown][] | null> };
-      for (const e of batch) void pipe.fcRefresh(this.keys.session(e.clientId), encodeLocation(e.loc), this.ttlMs);
-      const results = (await pipe.exec()) ?? [];
-      results.forEach(([err, v], j) => {
-        if (!err && v === 0) lost.push(batch[j]!.clientId);
-      });
-    }
+    for (let i = 0; i < entries.length; i += REFRESH_BATCH) lost.push(...(await this.refreshPipelined(entries.slice(i, i + REFRESH_BATCH))));
     return lost;
+  }
+
+  /**
+   * One pipeline of refresh scripts (on a cluster, all keys served by one group of nodes).
+   * Returns the ids another login holds; entries whose script failed count as neither (the next
+   * refresh retries them).
+   */
+  protected async refreshPipelined(batch: readonly RefreshEntry[]): Promise<string[]> {
+    const pipe = this.redis.pipeline() as unknown as Scripted & { exec(): Promise<[Error | null, unknown][] | null> };
+    for (const e of batch) void pipe.fcRefresh(this.keys.session(e.clientId), encodeLocation(e.loc), this.ttlMs);
+    const results = (await pipe.exec()) ?? [];
+    const lost: string[] = [];
+    results.forEach(([err, v], j) => {
+      if (!err && v === 0) lost.push(batch[j]!.clientId);
+    });
+    return lost;
+  }
+
+  /** The refresh script alone (the cluster directory's fallback when a pipeline cannot be sent). */
+  protected refreshOne(e: RefreshEntry): Promise<unknown> {
+    return this.scripts.fcRefresh(this.keys.session(e.clientId), encodeLocation(e.loc), this.ttlMs);
   }
 
   async release(clientId: string, loc: SessionLocation): Promise<void> {
@@ -76,17 +96,22 @@ export class RedisSessionDirectory implements SessionDirectory {
 
   /** By SCAN (never KEYS, which blocks Redis). */
   async online(limit: number): Promise<string[]> {
+    return (await this.scanSessions(this.redis as Redis, limit)).sort();
+  }
+
+  /** Up to `limit` client ids with a session key on one server, in SCAN order. */
+  protected async scanSessions(node: Redis, limit: number): Promise<string[]> {
     const out: string[] = [];
     let cursor = "0";
     const cut = this.keys.sessionPrefix.length;
     do {
-      const [next, batch] = await this.redis.scan(cursor, "MATCH", this.keys.sessionPattern, "COUNT", 1000);
+      const [next, batch] = await node.scan(cursor, "MATCH", this.keys.sessionPattern, "COUNT", 1000);
       cursor = next;
       for (const k of batch) {
         if (out.length >= limit) break;
         out.push(k.slice(cut));
       }
     } while (cursor !== "0" && out.length < limit);
-    return out.sort();
+    return out;
   }
 }

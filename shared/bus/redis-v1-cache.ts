@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis.js";
 import { v1Keys } from "./keys.js";
 import type { V1Cache } from "./v1-cache.js";
 
@@ -17,7 +17,7 @@ interface Scripted {
 export class RedisV1Cache implements V1Cache {
   private readonly scripts: Scripted;
 
-  constructor(private readonly redis: Redis) {
+  constructor(private readonly redis: RedisClient) {
     redis.defineCommand("fcDelIfServer", { numberOfKeys: 1, lua: DEL_IF_SERVER });
     this.scripts = redis as unknown as Scripted;
   }

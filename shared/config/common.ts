@@ -16,16 +16,75 @@ export function splitHostPort(addr: string): { host: string; port: number } {
 const ms = z.number().int().nonnegative();
 const positiveMs = z.number().int().positive();
 
+const redisSeed = z.strictObject({
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+});
+
+const REDIS_DEFAULT_HOST = "127.0.0.1";
+const REDIS_DEFAULT_PORT = 6379;
+
+/**
+ * Where Redis is and how to talk to it. Three topologies (docs/REDIS.md): a standalone server
+ * (`host`/`port`, the default), a master with replicas watched by Redis Sentinel (`sentinel`), or
+ * a Redis Cluster (`cluster`, a list of seed nodes). `password`, `keyPrefix` and
+ * `connectTimeoutMs` apply to all three; at most one of `host`/`port`, `sentinel`, `cluster`.
+ */
 export const redisSchema = z
   .strictObject({
-    host: z.string().min(1).default("127.0.0.1"),
-    port: z.number().int().min(1).max(65535).default(6379),
+    /** Standalone Redis. Default 127.0.0.1:6379; not allowed together with `cluster`. */
+    host: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    /** Standalone only: Redis Cluster has database 0 alone. */
     db: z.number().int().min(0).max(15).default(0),
+    /** Redis AUTH password (every node's, on a cluster); empty = none. */
     password: z.string().default(""),
     /** Prefix of every key and pub/sub channel FishChat writes, so several clusters can share one Redis. */
     keyPrefix: z.string().default("fc:"),
     connectTimeoutMs: positiveMs.default(2000),
+    /**
+     * Redis Cluster: some of its nodes as [{ "host", "port" }, ...] (any node will do, the others
+     * are discovered from it; list several so a service can start while one is down). Addresses
+     * must be the ones the nodes announce (no NAT mapping). Absent: standalone Redis.
+     */
+    cluster: z.array(redisSeed).min(1, "list at least one seed node, or leave redis.cluster out for a standalone Redis").optional(),
+    /**
+     * Redis Sentinel: the master is whichever server the sentinels name, and services follow it
+     * across failovers. Absent: no Sentinel. `db` and `password` are the data servers'.
+     */
+    sentinel: z
+      .strictObject({
+        /** The monitored master's name (`sentinel monitor <name> ...` in the sentinels' config). */
+        name: z.string().min(1),
+        /** Some of the sentinels (any one that answers will do; list all so one down does not matter). */
+        nodes: z.array(redisSeed).min(1, "list at least one sentinel"),
+        /** The sentinels' own password (their requirepass), if they have one. */
+        password: z.string().default(""),
+      })
+      .optional(),
   })
+  .superRefine((v, ctx) => {
+    if (v.sentinel && (v.host !== undefined || v.port !== undefined)) {
+      ctx.addIssue({ code: "custom", path: ["sentinel"], message: "redis.sentinel and redis.host/port are mutually exclusive: the sentinels name the master" });
+    }
+    if (v.sentinel && v.cluster) {
+      ctx.addIssue({ code: "custom", path: ["sentinel"], message: "redis.sentinel and redis.cluster are mutually exclusive: Redis Cluster fails over by itself" });
+    }
+    if (!v.cluster) return;
+    if (v.host !== undefined || v.port !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["cluster"],
+        message: "redis.cluster and redis.host/port are mutually exclusive: list the cluster's nodes in redis.cluster only",
+      });
+    }
+    if (v.db !== 0) ctx.addIssue({ code: "custom", path: ["db"], message: "Redis Cluster has only database 0: leave redis.db out" });
+    if (/[{}]/.test(v.keyPrefix)) {
+      // FishChat's own hash tags decide which keys share a slot (shared/bus/keys.ts); a tag in the prefix would override them.
+      ctx.addIssue({ code: "custom", path: ["keyPrefix"], message: "with redis.cluster, keyPrefix must not contain { or } (hash tags are FishChat's, see docs/REDIS.md)" });
+    }
+  })
+  .transform((v) => ({ ...v, host: v.host ?? REDIS_DEFAULT_HOST, port: v.port ?? REDIS_DEFAULT_PORT }))
   .prefault({});
 export type RedisConfig = z.output<typeof redisSchema>;
 

@@ -94,6 +94,11 @@ export interface ClusterOptions {
   /** Extra config keys per service. */
   conf?: Partial<Record<ServiceName, Record<string, unknown>>>;
   redis?: TestRedis;
+  /**
+   * Run on this Redis Cluster (test/support/redis-cluster.ts) instead of a private redis-server:
+   * services get `redis.cluster` = its seeds, and `Cluster.redis` is unusable (it throws).
+   */
+  redisCluster?: { seeds(): { host: string; port: number }[] };
 }
 
 export interface Cluster {
@@ -127,12 +132,12 @@ export interface Cluster {
 export async function startCluster(t: TestContext | null, o: ClusterOptions = {}): Promise<Cluster> {
   const n = o.msgServers ?? 2;
   const dir = mkdtempSync(join(tmpdir(), "fc-cluster-"));
-  const redis = o.redis ?? (await startRedis());
+  const redis = o.redisCluster ? noStandaloneRedis() : (o.redis ?? (await startRedis()));
   const ports = await freePorts(n + 5);
   const msPorts = ports.slice(0, n);
   const [gwPort, routerPort, managerPort, monitorPort, httpPort] = ports.slice(n) as [number, number, number, number, number];
   const seeds = msPorts.map((p) => `127.0.0.1:${p}`);
-  const common = { clusterSecret: SECRET, redis: { host: "127.0.0.1", port: redis.port }, heartbeatMs: 250, registryTtlMs: 1500 };
+  const common = { clusterSecret: SECRET, redis: o.redisCluster ? { cluster: o.redisCluster.seeds() } : { host: "127.0.0.1", port: redis.port }, heartbeatMs: 250, registryTtlMs: 1500 };
   const store = { dataDir: join(dir, "data") };
   const writeConf = (name: string, conf: Record<string, unknown>) => {
     const f = join(dir, `${name}.json`);
@@ -239,6 +244,14 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
     throw err;
   }
   return cluster;
+}
+
+/** Stands in for the private redis-server of a cluster that runs on a Redis Cluster. */
+function noStandaloneRedis(): TestRedis {
+  const fail = (): never => {
+    throw new Error("this FishChat cluster runs on a Redis Cluster: use the TestRedisCluster");
+  };
+  return { port: 0, dir: "", client: fail, kill: fail, restart: fail, stop: async () => undefined };
 }
 
 /** STATS of any FishChat port (line mode). */
