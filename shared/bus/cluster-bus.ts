@@ -9,6 +9,7 @@ import { createRedisCluster } from "./redis.js";
 import type { RedisBusOptions } from "./redis-bus.js";
 import { RedisProcessRegistry } from "./redis-process-registry.js";
 import { RedisV1Cache } from "./redis-v1-cache.js";
+import { RedisRevocations } from "./redis-revocations.js";
 
 /**
  * The Bus on a Redis Cluster (docs/REDIS.md). The registry and v1's cache are the standalone
@@ -20,6 +21,7 @@ export function openClusterBus(cfg: RedisConfig, log: Logger, o: RedisBusOptions
   const keys = redisKeys(cfg.keyPrefix);
   const cluster = createRedisCluster(cfg, log, o.name);
   const control = new ClusterControlBus(cluster, keys, log, { name: `${o.name}:ssub`, password: cfg.password, connectTimeoutMs: cfg.connectTimeoutMs });
+  const revocations = new RedisRevocations(cluster, keys, log);
   const listeners: (() => void)[] = [];
   const stopWatching = watchClusterReconnects(cluster, (why) => {
     if (listeners.length === 0) return;
@@ -31,10 +33,12 @@ export function openClusterBus(cfg: RedisConfig, log: Logger, o: RedisBusOptions
     sessions: new ClusterSessionDirectory(cluster, keys, o.sessionTtlMs ?? 60_000),
     control,
     v1: new RedisV1Cache(cluster),
+    revocations,
     onReconnect: (fn) => listeners.push(fn),
     async close() {
       stopWatching();
       await control.close();
+      revocations.close();
       cluster.disconnect();
     },
   };
