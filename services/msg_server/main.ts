@@ -5,8 +5,11 @@ import { RegistryPublisher } from "../../shared/bus/process-registry.js";
 import { listenTcp } from "../../shared/net/tcp-server.js";
 import { TcpTransport } from "../../shared/net/tcp-transport.js";
 import { openStore } from "../../shared/store/open-store.js";
+import { splitHostPort } from "../../shared/config/common.js";
+import { JSON_DIALECT } from "../../shared/protocol/json-dialect.js";
 import { advertiseAddrOf, msgServerSchema } from "./config.js";
 import { MsgServer } from "./msg-server.js";
+import { listenWs } from "./ws-listener.js";
 
 void runService(
   {
@@ -27,14 +30,27 @@ void runService(
       bus.onReconnect(() => void core.sessions.refresh());
 
       const server = await listenTcp(cfg.listen, (socket) => core.handleTransport(new TcpTransport(socket)));
+      // Browsers and apps: the JSON dialect over WebSocket, on its own port (docs/PROTOCOL.md "WebSocket").
+      const ws = cfg.ws
+        ? await listenWs({
+            cfg: cfg.ws,
+            maxPayloadBytes: cfg.maxLineBytes,
+            idleTimeoutMs: cfg.idleTimeoutMs,
+            advertiseHost: splitHostPort(serverId).host,
+            log,
+            onTransport: (t) => core.handleTransport(t, JSON_DIALECT),
+          })
+        : null;
       core.start();
-      const heartbeat = new RegistryPublisher(bus.registry, { role: "msg_server", id: serverId, addr: serverId, version: VERSION }, cfg, () => core.statsSnapshot(), log).start();
-      log.info({ listen: cfg.listen, advertise: serverId, store: store.kind }, "msg_server listening");
+      const who = { role: "msg_server" as const, id: serverId, addr: serverId, version: VERSION, ...(ws ? { ws: ws.url } : {}) };
+      const heartbeat = new RegistryPublisher(bus.registry, who, cfg, () => core.statsSnapshot(), log).start();
+      log.info({ listen: cfg.listen, advertise: serverId, ws: ws?.url, store: store.kind }, "msg_server listening");
       return {
         async close() {
           await heartbeat.stop();
           await core.close();
           await server.close();
+          await ws?.close();
           await store.close();
           await bus.close();
         },

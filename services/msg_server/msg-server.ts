@@ -5,7 +5,9 @@ import type { Store } from "../../shared/store/store.js";
 import { Connection } from "../../shared/net/connection.js";
 import { IdleSweeper } from "../../shared/net/idle-sweeper.js";
 import type { Transport } from "../../shared/net/transport.js";
+import { LINE } from "../../shared/protocol/codec.js";
 import { Channel, type Command } from "../../shared/protocol/commands.js";
+import { type Dialect, errorReply } from "../../shared/protocol/dialect.js";
 import { encodeEnvelope } from "../../shared/protocol/envelope.js";
 import { ErrorCode, ImError, ProtocolError } from "../../shared/errors.js";
 import { ChannelHub } from "./channels.js";
@@ -93,9 +95,11 @@ export class MsgServer implements HandlerContext {
     every(this.cfg.monitorBeatMs, () => this.monitorBeat());
   }
 
-  handleTransport(transport: Transport): void {
+  /** A new client or link connection; `dialect` when the transport fixes it (WebSocket: JSON), else detected from the first byte. */
+  handleTransport(transport: Transport, dialect?: Dialect): void {
     if (this.closing || this.conns.size >= this.cfg.maxConnections) {
-      transport.write(`ERR ${ErrorCode.IM_ERR_UNAVAILABLE} "msg_server is full or stopping"\n`);
+      const notice = (dialect ?? LINE).encodeReply(errorReply(new ImError(ErrorCode.IM_ERR_UNAVAILABLE, "msg_server is full or stopping")), null);
+      if (notice !== null) transport.write(notice);
       transport.destroy();
       return;
     }
@@ -104,6 +108,7 @@ export class MsgServer implements HandlerContext {
       log: this.log,
       maxOutboundBytes: this.cfg.maxOutboundBytes,
       maxInflight: this.cfg.maxInflightPerConnection,
+      dialect,
       state: newConnState(),
       onCommand: (c, cmd) => dispatch(this, c, cmd),
       onClose: (c, reason) => this.onClose(c, reason),
