@@ -137,7 +137,12 @@ test("ws: bad messages get coded errors, the connection and everyone else carry 
   big.raw(JSON.stringify({ id: 1, cmd: Cmd.SEND_MESSAGE_P2P, args: ["bob", "x".repeat(h.core.cfg.maxLineBytes)] }));
   await big.waitClosed();
   assert.equal(big.closeCode, 1009);
-  await waitFor("their sessions ended", () => h.core.sessions.get("mallory") === undefined && h.core.sessions.get("trudy") === undefined);
+  // Invalid UTF-8 in a text message: ws closes with 1007.
+  const garbled = await h.wsLogin("oscar");
+  garbled.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+  await garbled.waitClosed();
+  assert.equal(garbled.closeCode, 1007);
+  await waitFor("their sessions ended", () => ["mallory", "trudy", "oscar"].every((id) => h.core.sessions.get(id) === undefined));
   assert.equal(h.core.stats.protocolErrors, 1, "the binary message counted as a protocol error");
 
   // alice never noticed.
@@ -150,6 +155,8 @@ test("ws listener: origin check, path, connection bound, login token passes thro
   const status = (e: unknown) => (e as { status?: number }).status;
   await assert.rejects(WsChatClient.open(h.url, { origin: "http://evil.example" }), (e) => status(e) === 403);
   await assert.rejects(WsChatClient.open(h.url.replace(/\/ws$/, "/other")), (e) => status(e) === 404);
+  const plain = await fetch(h.url.replace(/^ws/, "http"));
+  assert.equal(plain.status, 426, "a plain HTTP request is told to upgrade");
   const page = await h.open({ origin: TEST_ORIGIN });
   const app = await h.open(); // no Origin header: not a browser page
   await assert.rejects(WsChatClient.open(h.url), (e) => status(e) === 503, "the third connection is over maxConnections");
@@ -199,4 +206,21 @@ test("ws slow consumer: a reader that stops is cut off at the bound and catches 
   await waitFor("everything arrives after re-login", () => got.length >= N, 30_000);
   await sleep(100);
   assert.deepEqual(got.map((m) => Number(m.body.split(" ")[0])), Array.from({ length: N }, (_, i) => i), "in order, each once");
+});
+
+test("ws: a login elsewhere kicks the WebSocket session with KICKED and a coded notice; a full server refuses in JSON", async (t) => {
+  const h = await startWsCore(t, { conf: { maxConnections: 2 } });
+  const alice = await h.wsLogin("alice");
+  const kicked: string[] = [];
+  alice.on("push", (c: { name: string }) => kicked.push(c.name));
+  await h.login("alice");
+  await alice.waitClosed();
+  assert.deepEqual(kicked, [Cmd.KICKED]);
+  assert.equal(alice.notices.at(-1)?.args[0], "IM_ERR_KICKED");
+  assert.equal(alice.closeCode, 1000, "a normal close after the notice");
+
+  await h.open(); // with the line peer: the server's two connections
+  const refused = await h.open();
+  await refused.waitClosed();
+  assert.equal(refused.notices[0]?.args[0], "IM_ERR_UNAVAILABLE", "the refusal is JSON, not a line");
 });
