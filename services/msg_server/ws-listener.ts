@@ -33,6 +33,9 @@ export interface WsListener {
   close(): Promise<void>;
 }
 
+/** Distinct refused origins logged; later ones are refused silently. */
+const MAX_LOGGED_ORIGINS = 100;
+
 /** Whether a browser page from `origin` may connect; no Origin header means no browser page. */
 export function originAllowed(origin: string | undefined, allowed: readonly string[]): boolean {
   if (origin === undefined) return true;
@@ -55,6 +58,7 @@ function refuse(socket: Duplex, status: number, text: string): void {
 export async function listenWs(o: WsListenerOptions): Promise<WsListener> {
   const { cfg, log } = o;
   const live = new Map<WebSocket, WsTransport>();
+  const refusedOrigins = new Set<string>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
   const onRequest = (_req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(426, { "Content-Type": "text/plain", Upgrade: "websocket", Connection: "close" }).end(`WebSocket only: connect to ${cfg.path}\n`);
@@ -72,7 +76,12 @@ export async function listenWs(o: WsListenerOptions): Promise<WsListener> {
     const path = (req.url ?? "").split("?")[0];
     if (path !== cfg.path) return refuse(socket, 404, "Not Found");
     if (!originAllowed(req.headers.origin, cfg.allowedOrigins)) {
-      log.info({ origin: req.headers.origin?.slice(0, 200) }, "ws upgrade refused: origin not in ws.allowedOrigins");
+      // Once per origin (bounded): enough to find a missing entry, no flood from a hostile page.
+      const origin = (req.headers.origin ?? "").slice(0, 200);
+      if (refusedOrigins.size < MAX_LOGGED_ORIGINS && !refusedOrigins.has(origin)) {
+        refusedOrigins.add(origin);
+        log.info({ origin }, "ws upgrade refused: origin not in ws.allowedOrigins");
+      }
       return refuse(socket, 403, "Forbidden");
     }
     if (live.size >= cfg.maxConnections) return refuse(socket, 503, "Service Unavailable");
