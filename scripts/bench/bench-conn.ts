@@ -9,11 +9,28 @@
  * answered enqueues a Kind, and the next OK/ERR/LOCATE/SELECT line is matched to the queue head.
  * The packet codec answers nothing but REQ_MSG_SERVER and JOIN_TOPIC, so there a send counts as
  * acknowledged once the kernel took its bytes (the socket write callback).
+ *
+ * `--transport ws` gives the "json" codec: the same commands as JSON text messages over a
+ * WebSocket (docs/PROTOCOL.md "WebSocket"), logged in through the gateway's GET /v1/endpoint.
+ * Replies are matched by order there too (the server answers in order); ids are left out.
  */
 import { connect, type Socket } from "node:net";
+import { WebSocket } from "ws";
 import { Cmd, type Command } from "../../shared/protocol/commands.js";
 import { Decoder, encode, type CodecKind } from "../../shared/protocol/codec.js";
+import { parseLine } from "../../shared/protocol/line-codec.js";
+import { decodeJsonServerMessage, encodeJsonRequest } from "../../shared/protocol/json-dialect.js";
 import { splitHostPort } from "../../shared/config/common.js";
+
+/** The TCP codecs, plus "json": the WebSocket dialect (`--transport ws`). */
+export type BenchCodec = CodecKind | "json";
+
+/** What a BenchConn writes to: a TCP socket, or a WebSocket adapted to the same three calls. */
+interface Wire {
+  write(data: string | Buffer, cb?: (err?: Error | null) => void): unknown;
+  destroy(): void;
+  readonly destroyed: boolean;
+}
 
 export const Kind = { LOGIN: 1, SEND: 2, P2P_ACK: 3, TOPIC_ACK: 4, CREATE: 5, JOIN: 6, PING: 7, REQ: 8 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
@@ -59,15 +76,10 @@ export class BenchConn {
   private readonly flushNow = () => this.flush();
 
   private constructor(
-    readonly socket: Socket,
-    readonly codec: CodecKind,
+    private readonly socket: Wire,
+    readonly codec: BenchCodec,
     readonly addr: string,
-  ) {
-    socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("error", () => undefined);
-    socket.on("close", () => this.onClose(null));
-  }
+  ) {}
 
   static open(addr: string, codec: CodecKind, localAddress?: string): Promise<BenchConn> {
     const { host, port } = splitHostPort(addr);
@@ -76,7 +88,43 @@ export class BenchConn {
       s.once("error", reject);
       s.once("connect", () => {
         s.off("error", reject);
-        resolve(new BenchConn(s, codec, addr));
+        const c = new BenchConn(s, codec, addr);
+        s.setNoDelay(true);
+        s.on("data", (chunk: Buffer) => c.onData(chunk));
+        s.on("error", () => undefined);
+        s.on("close", () => c.onClose(null));
+        resolve(c);
+      });
+    });
+  }
+
+  /** A WebSocket to a msg_server's ws URL, speaking the JSON dialect; `addr` is that server's TCP address (its identity in reports). */
+  static openWs(url: string, addr: string, localAddress?: string): Promise<BenchConn> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { localAddress, perMessageDeflate: false, maxPayload: MAX_INBOUND_BYTES });
+      ws.once("error", reject);
+      ws.once("open", () => {
+        ws.off("error", reject);
+        // ws writes each message with its own socket write; corking its socket (internal, but
+        // stable across ws 8) turns a flush of many messages into one system call, as on TCP.
+        const raw = (ws as unknown as { _socket?: Socket })._socket;
+        const wire: Wire = {
+          write(data) {
+            const text = typeof data === "string" ? data : data.toString();
+            raw?.cork();
+            for (let i = 0, nl = text.indexOf("\n"); nl !== -1; i = nl + 1, nl = text.indexOf("\n", i)) ws.send(text.slice(i, nl));
+            raw?.uncork();
+          },
+          destroy: () => ws.terminate(),
+          get destroyed() {
+            return ws.readyState !== WebSocket.OPEN;
+          },
+        };
+        const c = new BenchConn(wire, "json", addr);
+        ws.on("message", (data: Buffer) => c.onMessage(data.toString()));
+        ws.on("error", () => undefined);
+        ws.on("close", () => c.onClose(null));
+        resolve(c);
       });
     });
   }
@@ -88,7 +136,7 @@ export class BenchConn {
   /** A command whose reply goes to handlers.onReply with (kind, a, b). Line codec only expects one. */
   send(kind: Kind, line: string, cmd: Command | null, a = 0, b = 0): void {
     if (this.closed) return;
-    const answered = this.codec === "line" || kind === Kind.REQ || kind === Kind.JOIN;
+    const answered = this.codec !== "packet" || kind === Kind.REQ || kind === Kind.JOIN;
     if (answered) this.enqueue(kind, a, b, null);
     else if (kind === Kind.SEND) this.unflushed.push(a, b);
     this.write(line, cmd);
@@ -120,7 +168,12 @@ export class BenchConn {
 
   /** `line` is the pre-formatted line-codec text (hot path); `cmd` is used for the packet codec or when line is null. */
   private write(line: string | null, cmd: Command | null): void {
-    if (this.codec === "line") {
+    if (this.codec === "json") {
+      // One JSON request per line; the wire sends each as its own message.
+      const text = `${encodeJsonRequest(cmd ?? parseLine(line!.slice(0, -1)))}\n`;
+      this.outText += text;
+      this.outBytes += text.length;
+    } else if (this.codec === "line") {
       const text = line ?? (encode("line", cmd!) as string);
       this.outText += text;
       this.outBytes += text.length;
@@ -140,7 +193,7 @@ export class BenchConn {
     this.flushQueued = false;
     if (this.outBytes === 0 || this.socket.destroyed) return;
     this.outBytes = 0;
-    if (this.codec === "line") {
+    if (this.codec !== "packet") {
       this.socket.write(this.outText);
       this.outText = "";
       return;
@@ -166,6 +219,31 @@ export class BenchConn {
     this.bs.push(b);
     this.waiters.push(w);
   }
+
+  /** One WebSocket message (json codec). */
+  private onMessage(text: string): void {
+    let m: ReturnType<typeof decodeJsonServerMessage>;
+    try {
+      m = decodeJsonServerMessage(text);
+    } catch {
+      this.protocolErrors++;
+      return;
+    }
+    if (m.kind === "reply" && this.head < this.kinds.length) this.onReplyItem(m.reply);
+    else this.handlers.onPush(this, m.kind === "push" ? m.push : m.reply);
+    // ws emits a socket read's messages synchronously: end the "chunk" after the last of them,
+    // so cumulative acks (TOPIC_ACK) go out once per read as on TCP, not once per message.
+    if (!this.chunkEndQueued) {
+      this.chunkEndQueued = true;
+      queueMicrotask(this.chunkEnd);
+    }
+  }
+
+  private chunkEndQueued = false;
+  private readonly chunkEnd = () => {
+    this.chunkEndQueued = false;
+    if (!this.closed) this.handlers.onChunkEnd?.(this);
+  };
 
   private onData(chunk: Buffer): void {
     let items: ReturnType<Decoder["push"]>;
@@ -255,9 +333,13 @@ async function tokenOf(clientId: string): Promise<string> {
  * SEND_CLIENT_ID. The line codec waits for the OK; the packet codec has none, so there the login
  * counts as done once written (the caller waits a settle period before relying on it).
  */
-export async function loginThroughGateway(gateway: string, clientId: string, codec: CodecKind, localAddress?: string): Promise<BenchConn> {
-  const addr = await askGateway(gateway, codec, localAddress);
-  const c = await BenchConn.open(addr, codec, localAddress);
+export async function loginThroughGateway(gateway: string, clientId: string, codec: BenchCodec, localAddress?: string): Promise<BenchConn> {
+  let c: BenchConn;
+  if (codec === "json") {
+    const e = await wsEndpoint(gateway);
+    c = await BenchConn.openWs(e.ws, e.tcp, localAddress);
+  } else c = await BenchConn.open(await askGateway(gateway, codec, localAddress), codec, localAddress);
+  const addr = c.addr;
   c.clientId = clientId;
   const token = await tokenOf(clientId);
   const cmd: Command = { name: Cmd.SEND_CLIENT_ID, args: token ? [clientId, token] : [clientId] };
@@ -271,4 +353,12 @@ export async function loginThroughGateway(gateway: string, clientId: string, cod
     throw new Error(`login of ${clientId} at ${addr}: ${r.name} ${r.args.join(" ")}`);
   }
   return c;
+}
+
+/** GET /v1/endpoint of the gateway's HTTP listener (json codec): the msg_server it hands out. */
+export async function wsEndpoint(gatewayHttp: string): Promise<{ ws: string; tcp: string }> {
+  const res = await fetch(`http://${gatewayHttp}/v1/endpoint`);
+  const body = (await res.json()) as { ws?: string | null; tcp?: string; error?: { code: string; message: string } };
+  if (res.status !== 200 || !body.ws || !body.tcp) throw new Error(`gateway ${gatewayHttp} /v1/endpoint: HTTP ${res.status} ${body.error?.code ?? ""} ${body.error?.message ?? ""}`.trim());
+  return { ws: body.ws, tcp: body.tcp };
 }

@@ -5,9 +5,8 @@
  * side of a closed connection in TIME_WAIT, so past ~14k logins from 127.0.0.1 connect() fails
  * with EADDRNOTAVAIL. The whole of 127.0.0.0/8 is routed to lo, so 127.0.0.2.. need no set-up.
  */
-import type { CodecKind } from "../../shared/protocol/codec.js";
 import { splitHostPort } from "../../shared/config/common.js";
-import { type BenchConn, loginThroughGateway } from "./bench-conn.js";
+import { type BenchCodec, type BenchConn, loginThroughGateway } from "./bench-conn.js";
 
 /** Connections planned per loopback source address (the default range 32768-60999 has 28,232 ports). */
 const CONNECTIONS_PER_SOURCE_IP = 20_000;
@@ -38,7 +37,7 @@ export async function pool(n: number, limit: number, fn: (i: number) => Promise<
 
 export interface LoginAllOptions {
   gateway: string;
-  codec: CodecKind;
+  codec: BenchCodec;
   concurrency: number;
   sourceIps: number | null;
 }

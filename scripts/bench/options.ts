@@ -5,7 +5,7 @@
  */
 import { Command as Commander, InvalidArgumentError, Option } from "commander";
 import { resolve } from "node:path";
-import type { CodecKind } from "../../shared/protocol/codec.js";
+import type { BenchCodec } from "./bench-conn.js";
 import type { InjectOptions } from "./inject.js";
 import { OWN_DIST, type ServiceConf, type TargetSpec } from "./target.js";
 
@@ -15,7 +15,10 @@ export type Pairing = "same" | "cross" | "random";
 
 export interface BenchOptions {
   scenario: Scenario;
-  codec: CodecKind;
+  /** How clients reach the msg_servers: TCP (REQ_MSG_SERVER), or WebSocket (GET /v1/endpoint). */
+  transport: "tcp" | "ws";
+  /** "json" exactly when the transport is ws. */
+  codec: BenchCodec;
   /** p2p: clients (pairs = clients / 2); login, idle: connections. */
   clients: number;
   pairing: Pairing;
@@ -78,7 +81,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const p = new Commander("bench")
     .description("FishChat load tool with a correctness checker (issue 6). See BENCHMARKS.md.")
     .addArgument(new Commander().createArgument("<scenario>", "p2p | topic | login | idle").choices(SCENARIOS))
-    .addOption(new Option("--codec <codec>", "client codec").choices(["line", "packet"]).default("line"))
+    .addOption(new Option("--codec <codec>", "client codec over TCP").choices(["line", "packet"]))
+    .addOption(new Option("--transport <transport>", "tcp, or ws: WebSocket clients (JSON dialect) logged in through the gateway's GET /v1/endpoint").choices(["tcp", "ws"]).default("tcp"))
     .option("--clients <n>", "p2p: clients in pairs (200); login: logins (10000); idle: connections (50000)", int(1))
     .addOption(new Option("--pairing <how>", "p2p: partners on the same msg_server, different ones, or at random").choices(["same", "cross", "random"]).default("cross"))
     .option("--rate <msgs/s>", "fixed offered load over all senders (default: unpaced)", num, 0)
@@ -104,7 +108,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     .option("--inject-reorder <n>", "testing the checker: swap n deliveries with the next of their stream", int(0), 0)
     .option("--source-ips <n>", "loopback source addresses 127.0.0.1..n to spread connections over (default: one per 20,000 connections)")
     .option("--smoke", "tiny sizes for CI: p2p 20 clients and 200 messages, topic 2x5 members and 100 messages, login/idle 200", false)
-    .option("--gateway <host:port>", "target an existing cluster instead of starting one")
+    .option("--gateway <host:port>", "target an existing cluster instead of starting one (with --transport ws: its gateway's HTTP listener)")
     .option("--redis <host:port>", "with --gateway: its Redis, to find process pids in the registry")
     .option("--redis-prefix <prefix>", "with --redis: the cluster's key prefix", "fc:")
     .option("--compare-dist <dir>", "also start clusters from another build's dist/ and alternate A B A B")
@@ -124,12 +128,15 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const clients = pick(o.clients as number | undefined, d.clients);
   const sourceIps = o.sourceIps === undefined ? null : int(1)(o.sourceIps as string);
   if (sourceIps !== null && sourceIps > 250) throw new InvalidArgumentError("--source-ips: at most 250");
-  const targets = targetSpecs(o, scenario);
+  const transport = o.transport as "tcp" | "ws";
+  if (transport === "ws" && o.codec !== undefined) throw new InvalidArgumentError("--codec applies to --transport tcp; WebSocket clients speak the JSON dialect");
+  const targets = targetSpecs(o, scenario, transport === "ws");
   // --duration on its own switches a smoke run (which counts messages) back to timed sending.
   const messages = pick(o.messages as number | undefined, o.duration !== undefined ? 0 : d.messages);
   return Object.freeze({
     scenario,
-    codec: o.codec as CodecKind,
+    transport,
+    codec: transport === "ws" ? "json" : ((o.codec as BenchCodec | undefined) ?? "line"),
     clients,
     pairing: o.pairing as Pairing,
     rate: o.rate as number,
@@ -157,7 +164,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   });
 }
 
-function targetSpecs(o: Record<string, unknown>, scenario: Scenario): TargetSpec[] {
+function targetSpecs(o: Record<string, unknown>, scenario: Scenario, ws: boolean): TargetSpec[] {
   const prefix = o.redisPrefix as string;
   if (o.gateway) {
     if (o.compareDist) throw new InvalidArgumentError("--compare-dist starts clusters; use --compare-gateway with --gateway");
@@ -180,6 +187,7 @@ function targetSpecs(o: Record<string, unknown>, scenario: Scenario): TargetSpec
     conf,
     lean: o.leanCluster as boolean,
     keep: o.keep as boolean,
+    ws,
   };
   const a: TargetSpec = { ...own, dist: OWN_DIST, label: o.compareDist ? "A this build" : "this build" };
   if (!o.compareDist) return [a];

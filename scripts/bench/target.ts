@@ -16,6 +16,7 @@ import type { NamedProc } from "./proc-stats.js";
 export interface Target {
   /** "this build", a dist path or a gateway address: how the report names it. */
   label: string;
+  /** Where clients start: the gateway's client port (REQ_MSG_SERVER), or with ws its HTTP listener (GET /v1/endpoint). */
   gateway: string;
   /** Every FishChat process plus Redis, when their pids can be known; empty otherwise. */
   procs(): Promise<NamedProc[]>;
@@ -25,7 +26,7 @@ export interface Target {
 }
 
 export type TargetSpec =
-  | { kind: "dist"; dist: string; label: string; msgServers: number; conf: ServiceConf; lean: boolean; keep: boolean }
+  | { kind: "dist"; dist: string; label: string; msgServers: number; conf: ServiceConf; lean: boolean; keep: boolean; ws: boolean }
   | { kind: "gateway"; gateway: string; label: string; redis: string | null; prefix: string };
 
 export type ServiceConf = Partial<Record<"gateway" | "msg_server" | "router" | "manager" | "monitor", Record<string, unknown>>>;
@@ -80,7 +81,7 @@ async function launch(spec: Extract<TargetSpec, { kind: "dist" }>): Promise<Clus
   for (let attempt = 1; ; attempt++) {
     const before = childPids();
     try {
-      return await mod.startCluster(null, { msgServers: spec.msgServers, manager: !spec.lean, monitor: !spec.lean, conf: mergeConf(spec.conf) });
+      return await mod.startCluster(null, { msgServers: spec.msgServers, manager: !spec.lean, monitor: !spec.lean, ws: spec.ws, conf: mergeConf(spec.conf) });
     } catch (err) {
       // startCluster leaves what it started running when it fails: stop exactly those processes.
       for (const pid of childPids()) if (!before.has(pid)) process.kill(pid, "SIGKILL");
@@ -105,7 +106,8 @@ async function startOwnCluster(spec: Extract<TargetSpec, { kind: "dist" }>): Pro
   if (redisPid) procs.push({ name: "redis", pid: redisPid });
   return {
     label: spec.label,
-    gateway: cl.gateway!.addr,
+    // A build whose launcher predates WebSocket support has no HTTP port: then the login fails loudly.
+    gateway: spec.ws ? `127.0.0.1:${cl.gatewayHttpPort ?? 0}` : cl.gateway!.addr,
     procs: async () => procs,
     token: typeof (cl as { token?: unknown }).token === "function" ? (id: string) => cl.token(id) : undefined,
     async close() {

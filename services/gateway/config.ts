@@ -1,6 +1,22 @@
 import { z } from "zod";
 import { commonKeys, hostPort, positiveMs } from "../../shared/config/common.js";
 
+/**
+ * The gateway's HTTP listener for browsers: `GET /v1/endpoint` answers what REQ_MSG_SERVER
+ * answers, as JSON with the msg_server's WebSocket URL. Off unless the `http` key is present.
+ */
+export const gatewayHttpSchema = z.strictObject({
+  /** Where to listen, "host:port". */
+  listen: hostPort.default("127.0.0.1:17080"),
+  /** Origins whose pages may read the answer (CORS; exact, e.g. "https://chat.example.com", or "*"). Default: none. */
+  allowedOrigins: z.array(z.string().min(1)).default([]),
+  /** Concurrent HTTP connections; beyond it new ones are dropped. */
+  maxConnections: z.number().int().positive().default(10_000),
+  /** A request must arrive complete within this time. */
+  requestTimeoutMs: positiveMs.default(10_000),
+});
+export type GatewayHttpConfig = z.output<typeof gatewayHttpSchema>;
+
 export const gatewaySchema = z.strictObject({
   ...commonKeys,
   listen: hostPort.default("0.0.0.0:17000"),
@@ -12,5 +28,7 @@ export const gatewaySchema = z.strictObject({
   requestTimeoutMs: positiveMs.default(10_000),
   /** Concurrent client connections; beyond it new ones are refused at once. */
   maxConnections: z.number().int().positive().default(20_000),
+  /** HTTP listener with GET /v1/endpoint for browsers; off when absent. */
+  http: gatewayHttpSchema.optional(),
 });
 export type GatewayConfig = z.output<typeof gatewaySchema>;

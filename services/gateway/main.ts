@@ -5,6 +5,8 @@ import { RegistryPublisher } from "../../shared/bus/process-registry.js";
 import { gatewaySchema } from "./config.js";
 import { Balancer } from "./balancer.js";
 import { Gateway } from "./gateway.js";
+import { startGatewayHttp } from "./http.js";
+import { enforceExposure } from "../../shared/config/exposure.js";
 
 void runService(
   {
@@ -14,18 +16,23 @@ void runService(
     schema: gatewaySchema,
     instanceOf: (cfg) => cfg.listen,
     async start(cfg, log) {
+      const listeners = [{ name: "listen", addr: cfg.listen }, ...(cfg.http ? [{ name: "http.listen", addr: cfg.http.listen }] : [])];
+      enforceExposure({ listeners, clusterSecret: cfg.clusterSecret }, log);
       const bus = openRedisBus(cfg.redis, log, { name: "gateway" });
       const balancer = new Balancer(bus.registry, cfg.msgServerList, cfg.registryRefreshMs, log);
       await balancer.start();
       const gateway = new Gateway(cfg, log, balancer);
       await gateway.listen();
+      // Browsers: GET /v1/endpoint, the HTTP form of REQ_MSG_SERVER.
+      const http = cfg.http ? await startGatewayHttp({ cfg: cfg.http, balancer, counters: gateway.counters, log }) : null;
       const heartbeat = new RegistryPublisher(bus.registry, { role: "gateway", id: cfg.listen, addr: cfg.listen, version: VERSION }, cfg, () => gateway.stats(), log).start();
-      log.info({ listen: cfg.listen }, "gateway listening");
+      log.info({ listen: cfg.listen, http: cfg.http?.listen }, "gateway listening");
       return {
         async close() {
           await heartbeat.stop();
           balancer.stop();
           await gateway.close();
+          await http?.close();
           await bus.close();
         },
       };

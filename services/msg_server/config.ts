@@ -2,6 +2,35 @@ import { z } from "zod";
 import { clientAuthSchema } from "../../shared/auth/config.js";
 import { commonKeys, hostPort, positiveMs, storeSchema } from "../../shared/config/common.js";
 import { limitsSchema } from "../../shared/limits/config.js";
+import { tlsServerSchema } from "../../shared/net/tls-config.js";
+
+/**
+ * The WebSocket listener (docs/PROTOCOL.md "WebSocket"): browsers and mobile apps speak the JSON
+ * dialect on its own port. Off unless the `ws` key is present.
+ */
+export const wsListenerSchema = z.strictObject({
+  /** Where to listen, "host:port". */
+  listen: hostPort,
+  /** The HTTP path of the upgrade; other paths get 404. */
+  path: z.string().regex(/^\/[^\s?#]*$/, 'expected a path such as "/ws"').default("/ws"),
+  /** The URL clients are given (registry, gateway's /v1/endpoint). Default: ws:// (wss:// with tls) + the advertiseAddr host + the listen port + path. */
+  advertiseUrl: z.string().regex(/^wss?:\/\/[^\s/]+(\/\S*)?$/, 'expected "ws://host:port/path" or "wss://..."').optional(),
+  /**
+   * Browser origins allowed to connect (exact, e.g. "https://chat.example.com"; "*" for any). A
+   * request without an Origin header is not from a browser page (mobile apps, servers) and is
+   * accepted. Default: none, so no web page can open a session until origins are listed.
+   */
+  allowedOrigins: z.array(z.string().min(1)).default([]),
+  /** WebSocket connections at once on this listener (the msg_server's maxConnections counts them too); beyond it the upgrade gets 503. */
+  maxConnections: z.number().int().positive().default(50_000),
+  /** The server pings each WebSocket this often; the pong counts as traffic for idleTimeoutMs. Capped at half of idleTimeoutMs. */
+  pingIntervalMs: positiveMs.default(20_000),
+  /** The upgrade request must arrive complete within this time. */
+  handshakeTimeoutMs: positiveMs.default(10_000),
+  /** TLS (wss://): certFile, keyFile, ... as for other listeners. */
+  tls: tlsServerSchema.optional(),
+});
+export type WsListenerConfig = z.output<typeof wsListenerSchema>;
 
 export const msgServerSchema = z.strictObject({
   ...commonKeys,
@@ -64,6 +93,8 @@ export const msgServerSchema = z.strictObject({
   cursorFlushMs: positiveMs.default(1000),
   /** Upper bound of live client connections; beyond it new connections are refused. */
   maxConnections: z.number().int().positive().default(200_000),
+  /** WebSocket listener for browsers and apps (JSON dialect); off when absent. */
+  ws: wsListenerSchema.optional(),
 });
 export type MsgServerConfig = z.output<typeof msgServerSchema>;
 

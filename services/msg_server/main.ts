@@ -7,8 +7,11 @@ import { listenTcp } from "../../shared/net/tcp-server.js";
 import { TcpTransport } from "../../shared/net/tcp-transport.js";
 import { openStore } from "../../shared/store/open-store.js";
 import { ClientAuth } from "./client-auth.js";
+import { splitHostPort } from "../../shared/config/common.js";
+import { JSON_DIALECT } from "../../shared/protocol/json-dialect.js";
 import { advertiseAddrOf, msgServerSchema } from "./config.js";
 import { MsgServer } from "./msg-server.js";
+import { listenWs } from "./ws-listener.js";
 
 void runService(
   {
@@ -19,7 +22,8 @@ void runService(
     instanceOf: advertiseAddrOf,
     async start(cfg, log) {
       const serverId = advertiseAddrOf(cfg);
-      enforceExposure({ listeners: [{ name: "listen", addr: cfg.listen, clientFacing: true }], clusterSecret: cfg.clusterSecret, clientAuthMode: cfg.clientAuth.mode }, log);
+      const listeners = [{ name: "listen", addr: cfg.listen, clientFacing: true }, ...(cfg.ws ? [{ name: "ws.listen", addr: cfg.ws.listen, tls: Boolean(cfg.ws.tls), clientFacing: true }] : [])];
+      enforceExposure({ listeners, clusterSecret: cfg.clusterSecret, clientAuthMode: cfg.clientAuth.mode }, log);
       const bus = openRedisBus(cfg.redis, log, { name: `msg_server:${serverId}`, sessionTtlMs: cfg.sessionTtlMs });
       const auth = await ClientAuth.create(cfg.clientAuth, cfg.limits, bus.revocations, log);
       const store = await openStore(cfg.store, log);
@@ -33,9 +37,21 @@ void runService(
       bus.onReconnect(() => void core.sessions.refresh());
 
       const server = await listenTcp(cfg.listen, (socket) => core.handleTransport(new TcpTransport(socket)));
+      // Browsers and apps: the JSON dialect over WebSocket, on its own port (docs/PROTOCOL.md "WebSocket").
+      const ws = cfg.ws
+        ? await listenWs({
+            cfg: cfg.ws,
+            maxPayloadBytes: cfg.maxLineBytes,
+            idleTimeoutMs: cfg.idleTimeoutMs,
+            advertiseHost: splitHostPort(serverId).host,
+            log,
+            onTransport: (t) => core.handleTransport(t, JSON_DIALECT),
+          })
+        : null;
       core.start();
-      const heartbeat = new RegistryPublisher(bus.registry, { role: "msg_server", id: serverId, addr: serverId, version: VERSION }, cfg, () => core.statsSnapshot(), log).start();
-      log.info({ listen: cfg.listen, advertise: serverId, store: store.kind, clientAuth: cfg.clientAuth.mode }, "msg_server listening");
+      const who = { role: "msg_server" as const, id: serverId, addr: serverId, version: VERSION, ...(ws ? { ws: ws.url } : {}) };
+      const heartbeat = new RegistryPublisher(bus.registry, who, cfg, () => core.statsSnapshot(), log).start();
+      log.info({ listen: cfg.listen, advertise: serverId, ws: ws?.url, store: store.kind, clientAuth: cfg.clientAuth.mode }, "msg_server listening");
       return {
         stopTimeoutMs: cfg.drainMs + 3000,
         reload: () => auth.reload(),
@@ -46,6 +62,7 @@ void runService(
           await core.drain(cfg.drainMs);
           await core.close();
           await server.close();
+          await ws?.close();
           await store.close();
           await bus.close();
         },

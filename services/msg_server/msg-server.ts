@@ -5,7 +5,9 @@ import type { Store } from "../../shared/store/store.js";
 import { Connection } from "../../shared/net/connection.js";
 import { IdleSweeper } from "../../shared/net/idle-sweeper.js";
 import type { Transport } from "../../shared/net/transport.js";
+import { LINE } from "../../shared/protocol/codec.js";
 import { Channel, type Command } from "../../shared/protocol/commands.js";
+import { type Dialect, errorReply } from "../../shared/protocol/dialect.js";
 import { encodeEnvelope } from "../../shared/protocol/envelope.js";
 import { ErrorCode, ImError, ProtocolError } from "../../shared/errors.js";
 import { ChannelHub } from "./channels.js";
@@ -107,14 +109,15 @@ export class MsgServer implements HandlerContext {
     every(this.cfg.monitorBeatMs, () => this.monitorBeat());
   }
 
-  handleTransport(transport: Transport): void {
+  /** A new client or link connection; `dialect` when the transport fixes it (WebSocket: JSON), else detected from the first byte. */
+  handleTransport(transport: Transport, dialect?: Dialect): void {
     if (this.closing || this.conns.size >= this.cfg.maxConnections) {
-      refuse(transport, `ERR ${ErrorCode.IM_ERR_UNAVAILABLE} "msg_server is full or stopping"\n`);
+      refuse(transport, (dialect ?? LINE).encodeReply(errorReply(new ImError(ErrorCode.IM_ERR_UNAVAILABLE, "msg_server is full or stopping")), null));
       return;
     }
     const release = this.auth.addresses.connections.acquire(hostOf(transport.remoteAddress()));
     if (!release) {
-      refuse(transport, `ERR ${ErrorCode.IM_ERR_TOO_MANY_CONNECTIONS} "too many connections from your address"\n`);
+      refuse(transport, (dialect ?? LINE).encodeReply(errorReply(new ImError(ErrorCode.IM_ERR_TOO_MANY_CONNECTIONS, "too many connections from your address")), null));
       return;
     }
     const conn: Conn = new Connection<ConnState>(transport, {
@@ -122,6 +125,7 @@ export class MsgServer implements HandlerContext {
       log: this.log,
       maxOutboundBytes: this.cfg.maxOutboundBytes,
       maxInflight: this.cfg.maxInflightPerConnection,
+      dialect,
       state: newConnState(),
       onCommand: (c, cmd) => dispatch(this, c, cmd),
       onClose: (c, reason) => this.onClose(c, reason),
@@ -304,8 +308,8 @@ function hostOf(addr: string): string {
 }
 
 /** Turn a connection away with one line (a v1 client reads it as garbage and reconnects elsewhere). */
-function refuse(transport: Transport, line: string): void {
-  transport.write(line);
+function refuse(transport: Transport, line: string | Buffer | null): void {
+  if (line !== null) transport.write(line);
   transport.end();
   setTimeout(() => transport.destroy(), 1000).unref();
 }

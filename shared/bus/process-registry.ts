@@ -8,6 +8,8 @@ export interface ProcessInfo {
   id: string;
   /** Client-facing "host:port" (msg_server's advertised address; listen address for others). */
   addr: string;
+  /** msg_server with a WebSocket listener: the URL browsers and apps connect to ("ws://host:port/path"). */
+  ws?: string;
   pid: number;
   version: string;
   startedAt: number;
@@ -47,7 +49,7 @@ export class RegistryPublisher {
 
   constructor(
     private readonly registry: ProcessRegistry,
-    who: { role: Role; id: string; addr: string; version: string },
+    who: { role: Role; id: string; addr: string; version: string; ws?: string },
     private readonly timing: { heartbeatMs: number; registryTtlMs: number },
     private readonly stats: () => Record<string, number>,
     private readonly log: Logger,

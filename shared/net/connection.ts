@@ -2,7 +2,7 @@ import type { Logger } from "../log/logger.js";
 import { truncate } from "../log/logger.js";
 import { Cmd, type Command } from "../protocol/commands.js";
 import { Decoder, LINE } from "../protocol/codec.js";
-import { errorReply, type Dialect, type FrameDecoder, type Limits } from "../protocol/dialect.js";
+import { errorReply, RejectedRequest, type Dialect, type FrameDecoder, type Limits } from "../protocol/dialect.js";
 import { ErrorCode, ImError, ProtocolError } from "../errors.js";
 import type { Transport } from "./transport.js";
 
@@ -85,6 +85,9 @@ export class Connection<S = unknown> {
         if (this.opts.log.isLevelEnabled("debug")) this.log.debug({ err }, "transport error");
       },
       close: () => this.onTransportClose(),
+      activity: () => {
+        this.lastInboundMs = Date.now();
+      },
     });
   }
 
@@ -245,7 +248,7 @@ export class Connection<S = unknown> {
       if (item instanceof ImError) {
         // A malformed line costs only that line; a malformed frame closed the connection above.
         this.log.debug({ code: item.code }, "bad line");
-        this.reply(null, errorReply(item));
+        this.reply(item instanceof RejectedRequest ? item.request : null, errorReply(item));
         continue;
       }
       if (this.log.isLevelEnabled("trace")) this.log.trace({ cmd: item.name, args: truncate(item.args.join(" ")) }, "in");

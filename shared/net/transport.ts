@@ -12,6 +12,8 @@ export interface TransportHandlers {
   error(err: Error): void;
   /** Gone for good, whatever the reason; called once. */
   close(): void;
+  /** Inbound traffic that carries no data (a WebSocket ping or pong): the peer is alive. */
+  activity?(): void;
 }
 
 export type TransportKind = "tcp" | "tls" | "ws" | "memory";

@@ -7,7 +7,7 @@
  * Pure: no I/O, no sockets. The connection chooses a dialect (detected from the first byte on
  * TCP, fixed for links and WebSocket) and keeps it for its lifetime.
  */
-import { ErrorCode, ImError, RateLimitedError } from "../errors.js";
+import { ErrorCode, ImError, ProtocolError, RateLimitedError } from "../errors.js";
 import { Cmd, type Command } from "./commands.js";
 
 /** What a push needs to know about a stored message (structurally a StoredMessage). */
@@ -22,6 +22,20 @@ export interface MessageView {
 
 /** A decoded command, or the error of one bad line (the connection survives it). */
 export type Decoded = Command | ImError;
+
+/**
+ * The error of one bad request that still says which request it was (a JSON request whose id
+ * could be read): the connection answers it as a reply to `request`, so the id is echoed.
+ */
+export class RejectedRequest extends ProtocolError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly request: Command,
+  ) {
+    super(code, message);
+  }
+}
 
 /** Bytes (or whole messages) in, commands out, for one connection. Framing errors are thrown. */
 export interface FrameDecoder {

@@ -13,6 +13,7 @@ import type { Store } from "../../shared/store/store.js";
 import { SERVICE_NODE_FLAGS } from "../../shared/runtime-flags.js";
 import { freePorts, portOpen, waitFor } from "./ports.js";
 import { startRedis, type TestRedis } from "./redis.js";
+import { TEST_ORIGIN } from "./ws-client.js";
 
 export const SECRET = "test-cluster-secret";
 /** The test clusters' client token key; `cluster.token(id)` signs with it. */
@@ -30,6 +31,8 @@ export type ServiceName = "gateway" | "msg_server" | "router" | "manager" | "mon
 export class ServiceProc {
   proc: ChildProcess | null = null;
   readonly logFile: string;
+  /** Further ports (WebSocket, HTTP) start() waits for besides `port`. */
+  readonly alsoPorts: number[] = [];
 
   constructor(
     readonly name: ServiceName,
@@ -62,7 +65,7 @@ export class ServiceProc {
     this.proc = p;
     await waitFor(`${this.name} on ${this.port} (log: ${this.logFile})`, async () => {
       if (!this.running) throw new Error(`${this.name} exited: ${readFileSync(this.logFile, "utf8").slice(-2000)}`);
-      return portOpen(this.port);
+      return (await portOpen(this.port)) && (await Promise.all(this.alsoPorts.map(portOpen))).every(Boolean);
     }, 20_000);
   }
 
@@ -99,6 +102,8 @@ export interface ClusterOptions {
    * services get `redis.cluster` = its seeds, and `Cluster.redis` is unusable (it throws).
    */
   redisCluster?: { seeds(): { host: string; port: number }[] };
+  /** A WebSocket listener on every msg_server (origin TEST_ORIGIN allowed) and the gateway's HTTP endpoint. */
+  ws?: boolean;
 }
 
 export interface Cluster {
@@ -110,6 +115,9 @@ export interface Cluster {
   manager: ServiceProc | null;
   monitor: ServiceProc | null;
   monitorHttpPort: number;
+  /** With `ws`: msg_server i's WebSocket port, and the gateway's HTTP port (GET /v1/endpoint). */
+  wsPorts: number[];
+  gatewayHttpPort: number;
   /**
    * A client logged in through the gateway (line codec unless opts.codec says otherwise).
    * `setup` runs before the login: attach listeners there, since messages waiting for the
@@ -133,10 +141,12 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
   const n = o.msgServers ?? 2;
   const dir = mkdtempSync(join(tmpdir(), "fc-cluster-"));
   const redis = o.redisCluster ? noStandaloneRedis() : (o.redis ?? (await startRedis()));
-  const ports = await freePorts(n + 5);
+  const ports = await freePorts(n + 5 + (o.ws ? n + 1 : 0));
   const msPorts = ports.slice(0, n);
   const [gwPort, routerPort, managerPort, monitorPort, httpPort] = ports.slice(n) as [number, number, number, number, number];
   const seeds = msPorts.map((p) => `127.0.0.1:${p}`);
+  const wsPorts = o.ws ? ports.slice(n + 5, n + 5 + n) : [];
+  const gatewayHttpPort = o.ws ? ports[2 * n + 5]! : 0;
   const common = { clusterSecret: SECRET, redis: o.redisCluster ? { cluster: o.redisCluster.seeds() } : { host: "127.0.0.1", port: redis.port }, heartbeatMs: 250, registryTtlMs: 1500 };
   const store = { dataDir: join(dir, "data") };
   const writeConf = (name: string, conf: Record<string, unknown>) => {
@@ -147,7 +157,7 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
   const links = { msgServerList: seeds, discoveryMs: 250, reconnectMinMs: 100, reconnectMaxMs: 1000 };
 
   const msgServers = msPorts.map(
-    (p) =>
+    (p, i) =>
       new ServiceProc(
         "msg_server",
         writeConf(`msg_server.${p}`, {
@@ -157,6 +167,7 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
           inboxSweepMs: 500,
           monitorBeatMs: 500,
           clientAuth: TEST_CLIENT_AUTH,
+          ...(o.ws ? { ws: { listen: `127.0.0.1:${wsPorts[i]}`, allowedOrigins: [TEST_ORIGIN] } } : {}),
           ...o.conf?.msg_server,
           limits: { ...TEST_LIMITS, ...(o.conf?.msg_server?.limits as object | undefined) },
           store: { ...store, ...(o.conf?.msg_server?.store as object | undefined) },
@@ -168,7 +179,19 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
   const gateway =
     o.gateway === false
       ? null
-      : new ServiceProc("gateway", writeConf("gateway", { ...common, listen: `127.0.0.1:${gwPort}`, msgServerList: seeds, registryRefreshMs: 200, ...o.conf?.gateway }), gwPort, dir);
+      : new ServiceProc(
+          "gateway",
+          writeConf("gateway", {
+            ...common,
+            listen: `127.0.0.1:${gwPort}`,
+            msgServerList: seeds,
+            registryRefreshMs: 200,
+            ...(o.ws ? { http: { listen: `127.0.0.1:${gatewayHttpPort}`, allowedOrigins: [TEST_ORIGIN] } } : {}),
+            ...o.conf?.gateway,
+          }),
+          gwPort,
+          dir,
+        );
   const router =
     o.router === false ? null : new ServiceProc("router", writeConf("router", { ...common, ...links, listen: `127.0.0.1:${routerPort}`, ...o.conf?.router }), routerPort, dir);
   const manager = o.manager
@@ -190,6 +213,8 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
       )
     : null;
 
+  for (const [i, p] of wsPorts.entries()) msgServers[i]!.alsoPorts.push(p);
+  if (gateway && gatewayHttpPort) gateway.alsoPorts.push(gatewayHttpPort);
   const all = [...msgServers, gateway, router, manager, monitor].filter((s): s is ServiceProc => s !== null);
   let opened: Promise<Store> | null = null;
   const cluster: Cluster = {
@@ -206,6 +231,8 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
       if (auth.mode === "none") return Promise.resolve("");
       return mintToken(parseConfig("test", TEST_CLIENT_AUTH, clientAuthSchema), { sub: id, ttlSec });
     },
+    wsPorts,
+    gatewayHttpPort,
     async client(id, opts = {}) {
       const addr = opts.via ?? (await requestMsgServer(gateway!.addr));
       const c = new FishChatClient({ heartbeatMs: 0, ...opts });

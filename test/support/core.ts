@@ -26,6 +26,8 @@ export const CORE_SECRET = "unit-test-cluster-secret";
 /** The HS256 key of the cores' clientAuth ("unit", at least 32 bytes). */
 export const CORE_TOKEN_KEY = { kid: "unit", alg: "HS256" as const, secret: "unit-test-token-key-0123456789abcdef" };
 export const CORE_CLIENT_AUTH = { mode: "token" as const, keys: [CORE_TOKEN_KEY] };
+/** Limits out of the way, for tests that are not about them (they set their own `limits`). */
+export const GENEROUS_LIMITS = { loginAttemptsPerAddress: 100_000, maxConnectionsPerAddress: 100_000, sendMessagesPerSec: 1e6, sendBurstMessages: 1e6, sendBytesPerSec: 1e12, sendBurstBytes: 1e12 };
 
 export interface CoreHarness {
   core: MsgServer;
@@ -46,7 +48,7 @@ export async function startCore(t: TestContext, o: { serverId?: string; bus?: Bu
   const cfg: MsgServerConfig = parseConfig(
     "test",
     // Generous per-address limits: every peer of a unit test comes from the same fake address.
-    { clusterSecret: CORE_SECRET, store: { dataDir }, clientAuth: CORE_CLIENT_AUTH, limits: { loginAttemptsPerAddress: 100_000, maxConnectionsPerAddress: 100_000 }, ...o.conf },
+    { clusterSecret: CORE_SECRET, store: { dataDir }, clientAuth: CORE_CLIENT_AUTH, limits: GENEROUS_LIMITS, ...o.conf },
     msgServerSchema,
   );
   const store = await openLmdbStore({ path: join(dataDir, "store"), limits: { inboxMaxPending: cfg.store.inboxMaxPending } });

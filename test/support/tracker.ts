@@ -18,7 +18,8 @@ export class Tracker {
   /** Per connection, the order of cmids received. */
   readonly orders: string[][] = [];
 
-  watch(c: FishChatClient): void {
+  /** Any client that emits "p2p" (FishChatClient, the WebSocket test client). */
+  watch(c: { on(event: "p2p", listener: (m: P2PMessage) => void): unknown }): void {
     const here = new Set<string>();
     const order: string[] = [];
     this.orders.push(order);
@@ -37,7 +38,7 @@ export class Tracker {
    * Send cmids [from, to) in order, retrying each (same cmid) until acknowledged, through
    * whatever client `get()` returns (the test swaps it after a crash).
    */
-  async sendAll(get: () => FishChatClient, to: string, from: number, count: number, paceMs = 0): Promise<void> {
+  async sendAll(get: () => Pick<FishChatClient, "sendP2P">, to: string, from: number, count: number, paceMs = 0): Promise<void> {
     for (let i = from; i < from + count; i++) {
       const cmid = `m${i}`;
       for (let attempt = 0; ; attempt++) {

@@ -1,5 +1,5 @@
 /** Turning a load run into the flat figures, notes and failures of a ScenarioOutput. */
-import type { CodecKind } from "../../../shared/protocol/codec.js";
+import type { BenchCodec } from "../bench-conn.js";
 import type { LoadResult } from "../load.js";
 import type { LatencySummary } from "../latency.js";
 import { round } from "../proc-stats.js";
@@ -15,7 +15,7 @@ export function latencyMetrics(prefix: string, l: LatencySummary): Record<string
   };
 }
 
-export function loadFigures(r: LoadResult, codec: CodecKind): Omit<ScenarioOutput, "params"> {
+export function loadFigures(r: LoadResult, codec: BenchCodec): Omit<ScenarioOutput, "params"> {
   const c = r.check;
   const metrics: Record<string, number> = {
     sent: c.sent,

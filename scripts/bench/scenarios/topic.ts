@@ -66,9 +66,9 @@ export async function runTopic(ctx: ScenarioContext): Promise<ScenarioOutput> {
   }
 }
 
-/** Topics are created by a separate line-codec client, so set-up works (and fails loudly) in both codecs. */
+/** Topics are created by a separate client with replies (line, or json over WebSocket), so set-up works (and fails loudly) in every codec. */
 async function createTopics(ctx: ScenarioContext, names: string[]): Promise<void> {
-  const admin = await loginThroughGateway(ctx.target.gateway, `${ctx.tag}-admin`, "line");
+  const admin = await loginThroughGateway(ctx.target.gateway, `${ctx.tag}-admin`, ctx.opts.codec === "json" ? "json" : "line");
   try {
     for (const name of names) {
       const r = await withTimeout(admin.request(Kind.CREATE, { name: Cmd.CREATE_TOPIC, args: [name] }), SETUP_TIMEOUT_MS, `CREATE_TOPIC ${name}`);
@@ -113,7 +113,7 @@ function topicHandlers(engine: LoadEngine, acks: TopicAcks, topicOf: readonly st
     onChunkEnd(conn: BenchConn) {
       // v1 packet clients have no TOPIC_ACK (the server advances their cursor itself).
       const i = conn.idx;
-      if (conn.codec !== "line" || acks.seen[i]! <= acks.acked[i]!) return;
+      if (conn.codec === "packet" || acks.seen[i]! <= acks.acked[i]!) return;
       acks.acked[i] = acks.seen[i]!;
       conn.send(Kind.TOPIC_ACK, `${Cmd.TOPIC_ACK} ${topicOf[i]!} ${acks.seen[i]!}\n`, null);
     },
