@@ -11,12 +11,15 @@ interface Candidate {
   assigned: number;
   /** Its WebSocket URL, when it announces one (seeds probed over TCP have none). */
   ws: string | null;
+  /** Its TLS address, when it has a TLS listener. */
+  tls: string | null;
 }
 
 /** Where a client goes: the msg_server's TCP address and, if it has one, its WebSocket URL. */
 export interface Endpoint {
   addr: string;
   ws: string | null;
+  tls: string | null;
 }
 
 const PROBE_TIMEOUT_MS = 300;
@@ -29,6 +32,8 @@ const PROBE_TIMEOUT_MS = 300;
  */
 export class Balancer {
   private candidates: Candidate[] = [];
+  /** Per server: its last heartbeat's ts and when (our clock) we first saw it. */
+  private readonly beats = new Map<string, { ts: number; at: number }>();
   private fromRegistry = false;
   private timer: NodeJS.Timeout | null = null;
 
@@ -37,6 +42,8 @@ export class Balancer {
     private readonly seeds: readonly string[],
     private readonly refreshMs: number,
     private readonly log: Logger,
+    /** A heartbeat unchanged for this long: the server is presumed gone before its TTL says so. */
+    private readonly staleAfterMs = Number.POSITIVE_INFINITY,
   ) {}
 
   async start(): Promise<void> {
@@ -58,30 +65,45 @@ export class Balancer {
   }
 
   /** The same choice as pick(), with the server's WebSocket URL (the gateway's GET /v1/endpoint); `ws` considers only servers that have one. */
-  pickEndpoint(o: { ws?: boolean } = {}): Endpoint | null {
+  pickEndpoint(o: { ws?: boolean; tls?: boolean } = {}): Endpoint | null {
     let best: Candidate | null = null;
     for (const c of this.candidates) {
       if (o.ws && c.ws === null) continue;
+      if (o.tls && c.tls === null) continue;
       if (!best || c.reported + c.assigned < best.reported + best.assigned) best = c;
     }
     if (!best) return null;
     best.assigned++;
-    return { addr: best.addr, ws: best.ws };
+    return { addr: best.addr, ws: best.ws, tls: best.tls };
   }
 
   async refresh(): Promise<void> {
     try {
       const entries = await this.registry.list("msg_server");
-      this.candidates = entries
-        .filter((e) => e.alive)
-        .map((e) => ({ addr: e.info.addr, reported: e.info.stats.connections ?? 0, assigned: 0, ws: e.info.ws ?? null }));
+      const now = Date.now();
+      const before = new Map(this.candidates.map((c) => [c.addr, c]));
+      const next: Candidate[] = [];
+      for (const e of entries) {
+        if (!e.alive) continue;
+        // When did its heartbeat last change, on our clock? A SIGKILLed or frozen server keeps its
+        // alive key until the TTL runs out; it stops heartbeating at once.
+        const seen = this.beats.get(e.info.addr);
+        if (!seen || seen.ts !== e.info.ts) this.beats.set(e.info.addr, { ts: e.info.ts, at: now });
+        else if (now - seen.at > this.staleAfterMs) continue;
+        const prev = before.get(e.info.addr);
+        // Clients sent there since its last heartbeat still count until a new one reports them.
+        const assigned = prev && seen?.ts === e.info.ts ? prev.assigned : 0;
+        next.push({ addr: e.info.addr, reported: e.info.stats.clientConnections ?? e.info.stats.connections ?? 0, assigned, ws: e.info.ws ?? null, tls: e.info.tls ?? null });
+      }
+      for (const addr of this.beats.keys()) if (!entries.some((e) => e.info.addr === addr)) this.beats.delete(addr);
+      this.candidates = next;
       if (!this.fromRegistry) this.log.info({ live: this.candidates.length }, "using the registry");
       this.fromRegistry = true;
     } catch (err) {
       if (this.fromRegistry) this.log.warn({ err }, "registry unreadable; probing seed list");
       this.fromRegistry = false;
       const alive = await Promise.all(this.seeds.map((s) => tcpProbe(splitHostPort(s).host, splitHostPort(s).port, PROBE_TIMEOUT_MS)));
-      this.candidates = this.seeds.filter((_, i) => alive[i]).map((addr) => ({ addr, reported: 0, assigned: 0, ws: null }));
+      this.candidates = this.seeds.filter((_, i) => alive[i]).map((addr) => ({ addr, reported: 0, assigned: 0, ws: null, tls: null }));
     }
   }
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { commonKeys, hostPort, positiveMs } from "../../shared/config/common.js";
+import { tlsServerSchema } from "../../shared/net/tls-config.js";
 
 /**
  * The gateway's HTTP listener for browsers: `GET /v1/endpoint` answers what REQ_MSG_SERVER
@@ -28,7 +29,12 @@ export const gatewaySchema = z.strictObject({
   requestTimeoutMs: positiveMs.default(10_000),
   /** Concurrent client connections; beyond it new ones are refused at once. */
   maxConnections: z.number().int().positive().default(20_000),
+  /** Concurrent connections per source address (IPv6 per /64): one host cannot fill maxConnections. */
+  maxConnectionsPerAddress: z.number().int().positive().default(64),
+  /** A TLS listener beside `listen`; REQ_MSG_SERVER on it is answered with the msg_server's TLS address. Needs `tls`. */
+  tlsListen: hostPort.optional(),
+  tls: tlsServerSchema.optional(),
   /** HTTP listener with GET /v1/endpoint for browsers; off when absent. */
   http: gatewayHttpSchema.optional(),
-});
+}).refine((c) => (c.tlsListen === undefined) === (c.tls === undefined), { path: ["tlsListen"], message: "tlsListen and tls must be set together" });
 export type GatewayConfig = z.output<typeof gatewaySchema>;

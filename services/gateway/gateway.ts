@@ -4,6 +4,8 @@ import { ErrorCode, ImError } from "../../shared/errors.js";
 import { listenServicePort, type PortConn, type ServicePort } from "../../shared/net/service-port.js";
 import { processStats } from "../../shared/process-stats.js";
 import { counters } from "../../shared/stats-schema.js";
+import type { TlsOptions } from "node:tls";
+import { tlsServerOptions } from "../../shared/net/tls-config.js";
 import type { GatewayConfig } from "./config.js";
 import type { Balancer } from "./balancer.js";
 
@@ -15,6 +17,7 @@ import type { Balancer } from "./balancer.js";
 export class Gateway {
   readonly counters = counters("gateway");
   private port: ServicePort | null = null;
+  private tlsPort: ServicePort | null = null;
 
   constructor(
     private readonly cfg: GatewayConfig,
@@ -23,18 +26,25 @@ export class Gateway {
   ) {}
 
   async listen(): Promise<ServicePort> {
-    this.port = await listenServicePort({
-      listen: this.cfg.listen,
-      role: "gateway",
-      id: this.cfg.listen,
-      maxLineBytes: this.cfg.maxLineBytes,
-      log: this.log,
-      idleMs: this.cfg.requestTimeoutMs,
-      maxConnections: this.cfg.maxConnections,
-      describe: "REQ_MSG_SERVER",
-      stats: () => this.stats(),
-      onCommand: (conn, cmd) => this.onCommand(conn, cmd),
-    });
+    const port = (listen: string, tls?: TlsOptions) =>
+      listenServicePort({
+        listen,
+        role: "gateway",
+        id: this.cfg.listen,
+        maxLineBytes: this.cfg.maxLineBytes,
+        log: this.log,
+        idleMs: this.cfg.requestTimeoutMs,
+        // Counted from connect: a client trickling bytes cannot hold a gateway connection.
+        deadlineMs: this.cfg.requestTimeoutMs,
+        maxConnections: this.cfg.maxConnections,
+        maxConnectionsPerAddress: this.cfg.maxConnectionsPerAddress,
+        tls,
+        describe: "REQ_MSG_SERVER",
+        stats: () => this.stats(),
+        onCommand: (conn, cmd) => this.onCommand(conn, cmd),
+      });
+    this.port = await port(this.cfg.listen);
+    if (this.cfg.tlsListen && this.cfg.tls) this.tlsPort = await port(this.cfg.tlsListen, tlsServerOptions(this.cfg.tls, "tls"));
     return this.port;
   }
 
@@ -44,10 +54,13 @@ export class Gateway {
       return false;
     }
     this.counters.requests++;
-    const addr = this.balancer.pick();
+    // A client that came over TLS is sent to a TLS listener: it would not speak plaintext there.
+    const tls = conn.transportKind === "tls";
+    const e = this.balancer.pickEndpoint({ tls });
+    const addr = tls ? e?.tls : e?.addr;
     if (!addr) {
       this.counters.noServer++;
-      conn.close(new ImError(ErrorCode.IM_ERR_NO_MSG_SERVER, "no live msg_server; try again later"));
+      conn.close(new ImError(ErrorCode.IM_ERR_NO_MSG_SERVER, tls ? "no live msg_server with a TLS listener; try again later" : "no live msg_server; try again later"));
       return true;
     }
     this.counters.handedOut++;
@@ -57,10 +70,11 @@ export class Gateway {
   }
 
   stats(): Record<string, number> {
-    return { ...processStats().read(), ...this.counters, connections: this.port?.conns.size ?? 0, liveMsgServers: this.balancer.liveCount };
+    return { ...processStats().read(), ...this.counters, connections: (this.port?.conns.size ?? 0) + (this.tlsPort?.conns.size ?? 0), liveMsgServers: this.balancer.liveCount };
   }
 
   async close(): Promise<void> {
     await this.port?.close();
+    await this.tlsPort?.close();
   }
 }

@@ -16,10 +16,15 @@ void runService(
     schema: gatewaySchema,
     instanceOf: (cfg) => cfg.listen,
     async start(cfg, log) {
-      const listeners = [{ name: "listen", addr: cfg.listen }, ...(cfg.http ? [{ name: "http.listen", addr: cfg.http.listen }] : [])];
+      const listeners = [
+        { name: "listen", addr: cfg.listen, tls: cfg.tlsListen ? undefined : false },
+        ...(cfg.tlsListen ? [{ name: "tlsListen", addr: cfg.tlsListen, tls: true }] : []),
+        ...(cfg.http ? [{ name: "http.listen", addr: cfg.http.listen }] : []),
+      ];
       enforceExposure({ listeners, clusterSecret: cfg.clusterSecret }, log);
       const bus = openRedisBus(cfg.redis, log, { name: "gateway" });
-      const balancer = new Balancer(bus.registry, cfg.msgServerList, cfg.registryRefreshMs, log);
+      // Two missed heartbeats (the cluster's heartbeatMs) and a refresh: gone, whatever its TTL says.
+      const balancer = new Balancer(bus.registry, cfg.msgServerList, cfg.registryRefreshMs, log, 2 * cfg.heartbeatMs + cfg.registryRefreshMs);
       await balancer.start();
       const gateway = new Gateway(cfg, log, balancer);
       await gateway.listen();

@@ -95,8 +95,36 @@ export const msgServerSchema = z.strictObject({
   maxConnections: z.number().int().positive().default(200_000),
   /** WebSocket listener for browsers and apps (JSON dialect); off when absent. */
   ws: wsListenerSchema.optional(),
+  /**
+   * A second TCP listener speaking TLS (both codecs inside it), for clients and internal links.
+   * A TLS listener of its own rather than sniffing 0x16 on the plain port: a v1 packet frame
+   * could begin with that byte too. Needs `tls`.
+   */
+  tlsListen: hostPort.optional(),
+  /** The TLS address clients and links are given (registry, gateway). Default: advertiseAddr's host with tlsListen's port. */
+  tlsAdvertiseAddr: hostPort.optional(),
+  /** Certificate, key, and the CA for client certificates (mutual TLS for internal links). */
+  tls: tlsServerSchema.optional(),
+  /**
+   * Which connections may AUTH as an internal link: "any" (also plaintext), "tls" (only over the
+   * TLS listener, so the cluster secret never crosses the network in clear) or "mtls" (TLS with a
+   * client certificate signed by tls.caFile, which needs tls.clientCert "optional" or "required").
+   */
+  internalAuth: z.enum(["any", "tls", "mtls"]).default("any"),
+}).superRefine((c, ctx) => {
+  if ((c.tlsListen === undefined) !== (c.tls === undefined)) ctx.addIssue({ code: "custom", path: ["tlsListen"], message: "tlsListen and tls must be set together" });
+  if (c.internalAuth !== "any" && c.tls === undefined) ctx.addIssue({ code: "custom", path: ["internalAuth"], message: `internalAuth "${c.internalAuth}" needs a TLS listener (tlsListen and tls)` });
+  if (c.internalAuth === "mtls" && c.tls?.clientCert === "none") ctx.addIssue({ code: "custom", path: ["internalAuth"], message: 'internalAuth "mtls" needs tls.clientCert "optional" or "required"' });
 });
 export type MsgServerConfig = z.output<typeof msgServerSchema>;
+
+/** The TLS address this server is reached at, if it has a TLS listener. */
+export function tlsAdvertiseAddrOf(cfg: MsgServerConfig): string | undefined {
+  if (!cfg.tlsListen) return undefined;
+  if (cfg.tlsAdvertiseAddr) return cfg.tlsAdvertiseAddr;
+  const host = advertiseAddrOf(cfg).slice(0, advertiseAddrOf(cfg).lastIndexOf(":"));
+  return `${host}:${cfg.tlsListen.slice(cfg.tlsListen.lastIndexOf(":") + 1)}`;
+}
 
 export function advertiseAddrOf(cfg: MsgServerConfig): string {
   if (cfg.advertiseAddr) return cfg.advertiseAddr;

@@ -9,7 +9,8 @@ import { openStore } from "../../shared/store/open-store.js";
 import { ClientAuth } from "./client-auth.js";
 import { splitHostPort } from "../../shared/config/common.js";
 import { JSON_DIALECT } from "../../shared/protocol/json-dialect.js";
-import { advertiseAddrOf, msgServerSchema } from "./config.js";
+import { tlsServerOptions } from "../../shared/net/tls-config.js";
+import { advertiseAddrOf, msgServerSchema, tlsAdvertiseAddrOf } from "./config.js";
 import { MsgServer } from "./msg-server.js";
 import { listenWs } from "./ws-listener.js";
 
@@ -22,7 +23,11 @@ void runService(
     instanceOf: advertiseAddrOf,
     async start(cfg, log) {
       const serverId = advertiseAddrOf(cfg);
-      const listeners = [{ name: "listen", addr: cfg.listen, clientFacing: true }, ...(cfg.ws ? [{ name: "ws.listen", addr: cfg.ws.listen, tls: Boolean(cfg.ws.tls), clientFacing: true }] : [])];
+      const listeners = [
+        { name: "listen", addr: cfg.listen, clientFacing: true, tls: cfg.tlsListen ? undefined : false },
+        ...(cfg.tlsListen ? [{ name: "tlsListen", addr: cfg.tlsListen, tls: true, clientFacing: true }] : []),
+        ...(cfg.ws ? [{ name: "ws.listen", addr: cfg.ws.listen, tls: Boolean(cfg.ws.tls), clientFacing: true }] : []),
+      ];
       enforceExposure({ listeners, clusterSecret: cfg.clusterSecret, clientAuthMode: cfg.clientAuth.mode }, log);
       const bus = openRedisBus(cfg.redis, log, { name: `msg_server:${serverId}`, sessionTtlMs: cfg.sessionTtlMs });
       const auth = await ClientAuth.create(cfg.clientAuth, cfg.limits, bus.revocations, log);
@@ -37,6 +42,9 @@ void runService(
       bus.onReconnect(() => void core.sessions.refresh());
 
       const server = await listenTcp(cfg.listen, (socket) => core.handleTransport(new TcpTransport(socket)));
+      // TLS: both codecs on a port of its own (a ClientHello is never taken for a v1 frame); internal links too.
+      const tlsServer = cfg.tlsListen && cfg.tls ? await listenTcp(cfg.tlsListen, (socket) => core.handleTransport(new TcpTransport(socket)), tlsServerOptions(cfg.tls, "tls")) : null;
+      const tlsAddr = tlsAdvertiseAddrOf(cfg);
       // Browsers and apps: the JSON dialect over WebSocket, on its own port (docs/PROTOCOL.md "WebSocket").
       const ws = cfg.ws
         ? await listenWs({
@@ -49,7 +57,7 @@ void runService(
           })
         : null;
       core.start();
-      const who = { role: "msg_server" as const, id: serverId, addr: serverId, version: VERSION, ...(ws ? { ws: ws.url } : {}) };
+      const who = { role: "msg_server" as const, id: serverId, addr: serverId, version: VERSION, ...(ws ? { ws: ws.url } : {}), ...(tlsAddr ? { tls: tlsAddr } : {}) };
       const heartbeat = new RegistryPublisher(bus.registry, who, cfg, () => core.statsSnapshot(), log).start();
       log.info({ listen: cfg.listen, advertise: serverId, ws: ws?.url, store: store.kind, clientAuth: cfg.clientAuth.mode }, "msg_server listening");
       return {
@@ -59,9 +67,11 @@ void runService(
           // Leave the gateway's rotation first, then stop accepting, then let clients move.
           await heartbeat.stop();
           server.stopAccepting();
+          tlsServer?.stopAccepting();
           await core.drain(cfg.drainMs);
           await core.close();
           await server.close();
+          await tlsServer?.close();
           await ws?.close();
           await store.close();
           await bus.close();

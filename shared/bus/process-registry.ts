@@ -10,6 +10,8 @@ export interface ProcessInfo {
   addr: string;
   /** msg_server with a WebSocket listener: the URL browsers and apps connect to ("ws://host:port/path"). */
   ws?: string;
+  /** msg_server with a TLS listener: its TLS "host:port" (clients on a TLS gateway port, and internal links over TLS, use it). */
+  tls?: string;
   pid: number;
   version: string;
   startedAt: number;
@@ -49,7 +51,7 @@ export class RegistryPublisher {
 
   constructor(
     private readonly registry: ProcessRegistry,
-    who: { role: Role; id: string; addr: string; version: string; ws?: string },
+    who: { role: Role; id: string; addr: string; version: string; ws?: string; tls?: string },
     private readonly timing: { heartbeatMs: number; registryTtlMs: number },
     private readonly stats: () => Record<string, number>,
     private readonly log: Logger,
@@ -64,17 +66,28 @@ export class RegistryPublisher {
     return this;
   }
 
+  private stopped = false;
+  private inFlight: Promise<void> | null = null;
+
   async beat(): Promise<void> {
-    try {
-      await this.registry.announce({ ...this.base, ts: Date.now(), stats: this.stats() }, this.timing.registryTtlMs);
-    } catch (err) {
-      this.log.debug({ err }, "registry heartbeat failed");
-    }
+    if (this.stopped) return;
+    const run = async () => {
+      try {
+        await this.registry.announce({ ...this.base, ts: Date.now(), stats: this.stats() }, this.timing.registryTtlMs);
+      } catch (err) {
+        this.log.debug({ err }, "registry heartbeat failed");
+      }
+    };
+    this.inFlight = run();
+    await this.inFlight;
   }
 
   /** Graceful stop: drop the alive flag at once so nobody waits for the TTL. */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    // A heartbeat in flight would mark us alive again after the withdrawal: let it land first.
+    await this.inFlight;
     try {
       await this.registry.withdraw(this.base.role, this.base.id);
     } catch {

@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import { connect, type Socket } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 import { Cmd, type Command } from "../protocol/commands.js";
 import { Decoder, encode, type CodecKind } from "../protocol/codec.js";
 import { ErrorCode, ImError, errorFromReply } from "../errors.js";
@@ -34,9 +35,11 @@ export interface ClientOptions {
   /** Reject a pending request after this long. */
   requestTimeoutMs?: number;
   maxLineBytes?: number;
+  /** Connect with TLS: options for tls.connect (ca, cert/key, servername); host and port come from the address. */
+  tls?: ConnectionOptions;
 }
 
-const DEFAULTS = { codec: "line" as CodecKind, autoAck: true, heartbeatMs: 20_000, requestTimeoutMs: 10_000, maxLineBytes: 16 * 1024 * 1024 };
+const DEFAULTS = { codec: "line" as CodecKind, autoAck: true, heartbeatMs: 20_000, requestTimeoutMs: 10_000, maxLineBytes: 16 * 1024 * 1024, tls: undefined as ConnectionOptions | undefined };
 
 /** A reply we are waiting for; `null` marks a command sent with send() whose reply is only surfaced as a "reply" event. */
 interface Pending {
@@ -47,8 +50,8 @@ interface Pending {
 }
 
 /** Ask a gateway for a msg_server (REQ_MSG_SERVER -> SELECT_MSG_SERVER_FOR_CLIENT). */
-export async function requestMsgServer(gateway: string, codec: CodecKind = "line", timeoutMs = 5000): Promise<string> {
-  const c = new FishChatClient({ codec, heartbeatMs: 0, requestTimeoutMs: timeoutMs });
+export async function requestMsgServer(gateway: string, codec: CodecKind = "line", timeoutMs = 5000, tls?: ConnectionOptions): Promise<string> {
+  const c = new FishChatClient({ codec, heartbeatMs: 0, requestTimeoutMs: timeoutMs, tls });
   await c.connect(gateway);
   try {
     const reply = await c.request({ name: Cmd.REQ_MSG_SERVER, args: [] }, { expectReply: true });
@@ -65,7 +68,7 @@ export async function requestMsgServer(gateway: string, codec: CodecKind = "line
  * "push" (any other unsolicited command), "close" (Error | null).
  */
 export class FishChatClient extends EventEmitter {
-  readonly opts: Required<ClientOptions>;
+  readonly opts: Required<Omit<ClientOptions, "tls">> & Pick<ClientOptions, "tls">;
   clientId = "";
   addr = "";
   private socket: Socket | null = null;
@@ -88,10 +91,12 @@ export class FishChatClient extends EventEmitter {
     this.addr = addr;
     const { host, port } = splitHostPort(addr);
     return new Promise((resolve, reject) => {
-      const s = connect({ host, port, localAddress });
+      const tlsOpts = this.opts.tls;
+      // A TLS socket's localAddress goes on its underlying TCP connect.
+      const s: Socket = tlsOpts ? tlsConnect({ ...tlsOpts, host, port, ...(localAddress ? { localAddress } : {}) } as ConnectionOptions) : connect({ host, port, localAddress });
       this.socket = s;
       s.setNoDelay(true);
-      s.once("connect", () => {
+      s.once(tlsOpts ? "secureConnect" : "connect", () => {
         s.off("error", reject);
         s.on("error", () => undefined);
         resolve();

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { tlsClientSchema } from "../net/tls-config.js";
 
 /** "host:port" with a port in range; "0.0.0.0:19000", "127.0.0.1:0" (0 = any free port, for tests). */
 export const hostPort = z
@@ -131,6 +132,12 @@ export const linkKeys = {
   reconnectMaxMs: positiveMs.default(5000),
   /** How often the registry is read to discover new msg_servers. */
   discoveryMs: positiveMs.default(1000),
+  /**
+   * Dial the msg_servers over TLS (their `tlsListen`, announced in the registry), verifying them
+   * against caFile; certFile/keyFile are presented for mutual TLS (msg_server internalAuth "mtls").
+   * With it the cluster secret never crosses the network in clear.
+   */
+  linkTls: tlsClientSchema.optional(),
 };
 
 export { ms, positiveMs };

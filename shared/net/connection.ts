@@ -110,6 +110,11 @@ export class Connection<S = unknown> {
     return this.transport.kind;
   }
 
+  /** Whether the peer presented a client certificate our CA signed (mutual TLS). */
+  get peerCertified(): boolean {
+    return this.transport.peerCertified?.() ?? false;
+  }
+
   /** The connection's dialect; null until a TCP peer has sent its first byte. */
   get dialectOrNull(): Dialect | null {
     return this.fixedDialect ?? (this.decoder as Decoder).dialect ?? null;

@@ -1,6 +1,7 @@
 import type { Logger } from "../log/logger.js";
 import type { ProcessRegistry } from "../bus/process-registry.js";
 import { Link, type LinkOptions } from "./link.js";
+import { tlsClientOptions, type TlsClientConfig } from "./tls-config.js";
 
 export interface LinkSetOptions {
   registry: ProcessRegistry;
@@ -8,7 +9,9 @@ export interface LinkSetOptions {
   seeds: readonly string[];
   discoveryMs: number;
   log: Logger;
-  makeLink(addr: string): Link;
+  makeLink(addr: string, dialAddr?: string): Link;
+  /** Links speak TLS: dial each server's TLS address from the registry; a server without one (or a bare seed) is not dialled. */
+  tls?: boolean;
 }
 
 /**
@@ -23,7 +26,8 @@ export class LinkSet {
   constructor(private readonly o: LinkSetOptions) {}
 
   start(): void {
-    for (const s of this.o.seeds) this.ensure(s);
+    // Over TLS a seed is only a name: its TLS address comes from the registry.
+    if (!this.o.tls) for (const s of this.o.seeds) this.ensure(s);
     void this.discover();
     this.timer = setInterval(() => void this.discover(), this.o.discoveryMs);
     this.timer.unref();
@@ -43,7 +47,10 @@ export class LinkSet {
       const known = new Set(this.o.seeds);
       for (const e of entries) {
         known.add(e.info.addr);
-        if (e.alive) this.ensure(e.info.addr);
+        if (!e.alive) continue;
+        if (!this.o.tls) this.ensure(e.info.addr);
+        else if (e.info.tls) this.ensure(e.info.addr, e.info.tls);
+        else this.warnNoTls(e.info.addr);
       }
       // A server that left the registry for good (forgotten after an hour down) and is not a seed.
       for (const [addr, link] of this.links) {
@@ -58,9 +65,21 @@ export class LinkSet {
     }
   }
 
-  private ensure(addr: string): void {
-    if (this.links.has(addr)) return;
-    const link = this.o.makeLink(addr);
+  private readonly warned = new Set<string>();
+
+  private warnNoTls(addr: string): void {
+    if (this.warned.has(addr)) return;
+    this.warned.add(addr);
+    this.o.log.warn({ addr }, "links use TLS but this msg_server announces no TLS listener: not linking to it");
+  }
+
+  private ensure(addr: string, dialAddr?: string): void {
+    const existing = this.links.get(addr);
+    if (existing) {
+      if (dialAddr && existing.dialAddr !== dialAddr) existing.setDialAddr(dialAddr);
+      return;
+    }
+    const link = this.o.makeLink(addr, dialAddr);
     this.links.set(addr, link);
     this.o.log.info({ addr }, "msg_server discovered");
     link.start();
@@ -82,6 +101,8 @@ export interface LinkSetConfig {
   maxLineBytes: number;
   clusterSecret: string;
   id: string;
+  /** Links over TLS (shared/config/common.ts linkKeys `linkTls`). */
+  linkTls?: TlsClientConfig;
 }
 
 /**
@@ -94,14 +115,20 @@ export function createLinkSet(
   link: Pick<LinkOptions, "channels" | "onCommand" | "onUp" | "onDown">,
 ): LinkSet {
   const limits = { maxLineBytes: cfg.maxLineBytes, maxFrameBytes: cfg.maxLineBytes };
+  const linkTls = cfg.linkTls;
+  // Built once at start, so an unreadable CA or key fails the start, not the first dial.
+  if (linkTls) tlsClientOptions(linkTls, "127.0.0.1", "linkTls");
   return new LinkSet({
     ...deps,
     seeds: cfg.msgServerList,
     discoveryMs: cfg.discoveryMs,
-    makeLink: (addr) =>
+    tls: linkTls !== undefined,
+    makeLink: (addr, dialAddr) =>
       new Link({
         ...link,
         addr,
+        dialAddr,
+        tls: linkTls ? (host) => tlsClientOptions(linkTls, host, "linkTls") : undefined,
         log: deps.log,
         limits,
         secret: cfg.clusterSecret,

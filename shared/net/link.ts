@@ -1,4 +1,5 @@
 import { connect } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 import type { Logger } from "../log/logger.js";
 import { Cmd, type Command } from "../protocol/commands.js";
 import type { Limits } from "../protocol/dialect.js";
@@ -9,8 +10,12 @@ import { TcpTransport } from "./tcp-transport.js";
 import { Backoff } from "./backoff.js";
 
 export interface LinkOptions {
-  /** msg_server address, "host:port". */
+  /** msg_server address, "host:port": its identity (what the router forwards by). */
   addr: string;
+  /** Where to dial, when not `addr` (its TLS listener). Changeable later with setDialAddr. */
+  dialAddr?: string;
+  /** Dial with TLS: options for tls.connect given the host (shared/net/tls-config.ts tlsClientOptions). */
+  tls?: (host: string) => ConnectionOptions;
   log: Logger;
   limits: Limits;
   secret: string;
@@ -62,6 +67,18 @@ export class Link {
     this.dial();
   }
 
+  /** Where the link dials; it is the identity address unless set (a TLS address from the registry). */
+  get dialAddr(): string {
+    return this.dialTo ?? this.opts.dialAddr ?? this.opts.addr;
+  }
+
+  private dialTo: string | null = null;
+
+  /** The server announced another address to dial (its TLS listener): used from the next dial on. */
+  setDialAddr(addr: string): void {
+    this.dialTo = addr;
+  }
+
   /** Send on the link; false when it is down (the caller decides whether that loses anything). */
   send(cmd: Command): boolean {
     if (!this.isUp) return false;
@@ -78,8 +95,8 @@ export class Link {
 
   private dial(): void {
     if (this.stopped) return;
-    const { host, port } = splitHostPort(this.opts.addr);
-    const socket = connect({ host, port });
+    const { host, port } = splitHostPort(this.dialAddr);
+    const socket = this.opts.tls ? tlsConnect({ ...this.opts.tls(host), port }) : connect({ host, port });
     const connectTimer = setTimeout(() => socket.destroy(), CONNECT_TIMEOUT_MS);
     socket.once("connect", () => clearTimeout(connectTimer));
     const conn = new Connection<null>(new TcpTransport(socket, { keepAlive: true }), {

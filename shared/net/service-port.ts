@@ -4,6 +4,8 @@ import { errorReply, okReply } from "../protocol/dialect.js";
 import { CommandError, ErrorCode } from "../errors.js";
 import { Connection } from "./connection.js";
 import { IdleSweeper } from "./idle-sweeper.js";
+import type { TlsOptions } from "node:tls";
+import { ConnectionLimiter } from "../limits/address-limiters.js";
 import { listenTcp, type TcpServer } from "./tcp-server.js";
 import { TcpTransport } from "./tcp-transport.js";
 
@@ -22,6 +24,12 @@ export interface ServicePortOptions {
   idleMs?: number;
   /** Concurrent connections; beyond it new ones are dropped at once. */
   maxConnections?: number;
+  /** Concurrent connections per source address (IPv6 per /64); beyond it new ones are dropped. */
+  maxConnectionsPerAddress?: number;
+  /** A connection is closed this long after it opened, whatever it sends (0: never). */
+  deadlineMs?: number;
+  /** Serve TLS on this port (options from shared/net/tls-config.ts). */
+  tls?: TlsOptions;
   stats(): Record<string, unknown>;
   /** The port's own commands; return false for anything else (answered IM_ERR_UNKNOWN_COMMAND). */
   onCommand?(conn: PortConn, cmd: Command): boolean;
@@ -42,9 +50,16 @@ export interface ServicePort extends TcpServer {
 export async function listenServicePort(o: ServicePortOptions): Promise<ServicePort> {
   const conns = new Set<PortConn>();
   const limits = { maxLineBytes: o.maxLineBytes, maxFrameBytes: o.maxLineBytes };
+  const perAddress = o.maxConnectionsPerAddress ? new ConnectionLimiter(o.maxConnectionsPerAddress) : null;
   const server = await listenTcp(o.listen, (socket) => {
     if (o.maxConnections !== undefined && conns.size >= o.maxConnections) {
       socket.destroy();
+      return;
+    }
+    const release = perAddress ? perAddress.acquire(socket.remoteAddress) : () => undefined;
+    if (!release) {
+      socket.end(`ERR ${ErrorCode.IM_ERR_TOO_MANY_CONNECTIONS} "too many connections from your address"\n`);
+      setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
     const conn = new Connection<null>(new TcpTransport(socket), {
@@ -53,7 +68,10 @@ export async function listenServicePort(o: ServicePortOptions): Promise<ServiceP
       maxOutboundBytes: 1024 * 1024,
       maxInflight: 16,
       state: null,
-      onClose: (c) => conns.delete(c),
+      onClose: (c) => {
+        conns.delete(c);
+        release();
+      },
       onCommand: (c, cmd) => {
         if (cmd.name === Cmd.SEND_PING) c.reply(cmd, okReply(Cmd.SEND_PING, "PONG"));
         else if (cmd.name === Cmd.STATS) c.reply(cmd, okReply(Cmd.STATS, JSON.stringify({ role: o.role, id: o.id, stats: o.stats() })));
@@ -64,9 +82,9 @@ export async function listenServicePort(o: ServicePortOptions): Promise<ServiceP
       },
     });
     conns.add(conn);
-  });
+  }, o.tls);
   const idleMs = o.idleMs ?? DEFAULT_IDLE_MS;
-  const sweeper = new IdleSweeper(conns, { idleMs: () => idleMs, stalledMs: idleMs });
+  const sweeper = new IdleSweeper(conns, { idleMs: () => idleMs, deadlineMs: () => o.deadlineMs ?? 0, stalledMs: idleMs });
   sweeper.start();
   return {
     server: server.server,

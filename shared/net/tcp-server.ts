@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type TlsOptions } from "node:tls";
 import { splitHostPort } from "../config/common.js";
 
 export interface TcpServer {
@@ -11,15 +12,22 @@ export interface TcpServer {
   close(): Promise<void>;
 }
 
-/** Listen on "host:port"; sockets are tracked so close() does not wait for idle clients. */
-export async function listenTcp(addr: string, onSocket: (socket: Socket) => void): Promise<TcpServer> {
+/**
+ * Listen on "host:port" (TLS when `tls` is given: onSocket then gets the TLSSocket once its
+ * handshake is done; a client that fails the handshake, a plaintext one say, never reaches it).
+ * Sockets are tracked so close() does not wait for idle clients.
+ */
+export async function listenTcp(addr: string, onSocket: (socket: Socket) => void, tls?: TlsOptions): Promise<TcpServer> {
   const { host, port } = splitHostPort(addr);
   const sockets = new Set<Socket>();
-  const server = createServer({ noDelay: true }, (socket) => {
+  const accept = (socket: Socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     onSocket(socket);
-  });
+  };
+  const server = tls ? createTlsServer({ ...tls }, accept) : createServer({ noDelay: true }, accept);
+  // Handshake failures (plaintext on a TLS port, a refused client certificate) cost only that socket.
+  if (tls) server.on("tlsClientError", (_err, socket) => socket.destroy());
   // A busy accept loop should not take the process down when the fd limit is reached.
   server.on("error", () => undefined);
   await new Promise<void>((resolve, reject) => {

@@ -32,6 +32,10 @@ export class TcpTransport implements Transport {
     return this.socket.destroyed;
   }
 
+  peerCertified(): boolean {
+    return this.socket instanceof TLSSocket && this.socket.authorized;
+  }
+
   remoteAddress(): string {
     return `${this.socket.remoteAddress ?? "?"}:${this.socket.remotePort ?? 0}`;
   }

@@ -27,6 +27,8 @@ export interface Transport {
   readonly destroyed: boolean;
   /** "ip:port" of the peer; may cost a system call, so callers cache it. */
   remoteAddress(): string;
+  /** TLS with a client certificate that chains to our CA (mutual TLS); false for every other transport. */
+  peerCertified?(): boolean;
   write(data: string | Buffer): void;
   /** Stop delivering data events until resume() (inbound backpressure). */
   pause(): void;

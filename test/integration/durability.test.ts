@@ -1,7 +1,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import type { FishChatClient } from "../../shared/client/client.js";
 import { startCluster, type Cluster, type ServiceProc } from "../support/cluster.js";
+import { reconnecting, verify } from "../support/reconnecting.js";
 import { Tracker } from "../support/tracker.js";
 import { sleep, waitFor } from "../support/ports.js";
 
@@ -12,42 +12,6 @@ import { sleep, waitFor } from "../support/ports.js";
  */
 
 const N = 300;
-
-async function reconnecting(cl: Cluster, id: string, t: Tracker, via?: string): Promise<{ get: () => FishChatClient; stop: () => void }> {
-  let current: FishChatClient = await cl.client(id, { via, heartbeatMs: 500, setup: (c) => t.watch(c) });
-  let stopped = false;
-  const watchClose = (c: FishChatClient) =>
-    c.once("close", () => {
-      const retry = async () => {
-        while (!stopped) {
-          try {
-            current = await cl.client(id, { heartbeatMs: 500, setup: (n) => t.watch(n) });
-            watchClose(current);
-            return;
-          } catch {
-            await sleep(100);
-          }
-        }
-      };
-      if (!stopped) void retry();
-    });
-  watchClose(current);
-  return {
-    get: () => current,
-    stop: () => {
-      stopped = true;
-      current.close();
-    },
-  };
-}
-
-async function verify(t: Tracker, expected: number): Promise<void> {
-  await waitFor(`all ${expected} acknowledged messages delivered (lost so far: ${t.lost().length})`, () => t.acked.size === expected && t.lost().length === 0, 30_000, 100);
-  assert.deepEqual(t.lost(), [], "no acknowledged message lost");
-  assert.deepEqual(t.storedTwice(), [], "no message stored twice");
-  assert.equal(t.sameConnDuplicates, 0, "no uuid twice on one connection");
-  assert.equal(t.reordered(), 0, "sender order kept on every connection");
-}
 
 /** `tag` keeps ids apart between tests: (sender, cmid) deduplicates across the whole store. */
 async function crashDuring(cl: Cluster, tag: string, victim: () => ServiceProc, restart: boolean, senderVia?: string, receiverVia?: string): Promise<void> {

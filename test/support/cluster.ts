@@ -6,6 +6,7 @@ import type { TestContext } from "node:test";
 import { FishChatClient, requestMsgServer, type ClientOptions } from "../../shared/client/client.js";
 import { Cmd } from "../../shared/protocol/commands.js";
 import { openLmdbStore } from "../../shared/store/lmdb-store.js";
+import type { TestPki } from "./certs.js";
 import { clientAuthSchema } from "../../shared/auth/config.js";
 import { mintToken } from "../../shared/auth/mint.js";
 import { parseConfig } from "../../shared/config/load-config.js";
@@ -104,6 +105,12 @@ export interface ClusterOptions {
   redisCluster?: { seeds(): { host: string; port: number }[] };
   /** A WebSocket listener on every msg_server (origin TEST_ORIGIN allowed) and the gateway's HTTP endpoint. */
   ws?: boolean;
+  /**
+   * TLS everywhere it exists (test/support/certs.ts testPki): each msg_server and the gateway get a
+   * TLS listener beside the plain one, internal links dial it with a client certificate and the
+   * msg_servers accept AUTH only from such links (internalAuth "mtls").
+   */
+  tls?: TestPki;
 }
 
 export interface Cluster {
@@ -117,6 +124,9 @@ export interface Cluster {
   monitorHttpPort: number;
   /** With `ws`: msg_server i's WebSocket port, and the gateway's HTTP port (GET /v1/endpoint). */
   wsPorts: number[];
+  /** TLS listeners (with `tls`): one per msg_server, in order, and the gateway's. */
+  tlsPorts: number[];
+  gatewayTlsPort: number;
   gatewayHttpPort: number;
   /**
    * A client logged in through the gateway (line codec unless opts.codec says otherwise).
@@ -141,12 +151,18 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
   const n = o.msgServers ?? 2;
   const dir = mkdtempSync(join(tmpdir(), "fc-cluster-"));
   const redis = o.redisCluster ? noStandaloneRedis() : (o.redis ?? (await startRedis()));
-  const ports = await freePorts(n + 5 + (o.ws ? n + 1 : 0));
+  const ports = await freePorts(n + 5 + (o.ws ? n + 1 : 0) + (o.tls ? n + 1 : 0));
   const msPorts = ports.slice(0, n);
   const [gwPort, routerPort, managerPort, monitorPort, httpPort] = ports.slice(n) as [number, number, number, number, number];
   const seeds = msPorts.map((p) => `127.0.0.1:${p}`);
   const wsPorts = o.ws ? ports.slice(n + 5, n + 5 + n) : [];
   const gatewayHttpPort = o.ws ? ports[2 * n + 5]! : 0;
+  const tlsBase = n + 5 + (o.ws ? n + 1 : 0);
+  const tlsPorts = o.tls ? ports.slice(tlsBase, tlsBase + n) : [];
+  const gatewayTlsPort = o.tls ? ports[tlsBase + n]! : 0;
+  const pki = o.tls;
+  const serverTls = pki ? { certFile: pki.server.cert, keyFile: pki.server.key, caFile: pki.ca.cert } : null;
+  const linkTls = pki ? { linkTls: { caFile: pki.ca.cert, certFile: pki.client.cert, keyFile: pki.client.key } } : {};
   const common = { clusterSecret: SECRET, redis: o.redisCluster ? { cluster: o.redisCluster.seeds() } : { host: "127.0.0.1", port: redis.port }, heartbeatMs: 250, registryTtlMs: 1500 };
   const store = { dataDir: join(dir, "data") };
   const writeConf = (name: string, conf: Record<string, unknown>) => {
@@ -154,7 +170,7 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
     writeFileSync(f, JSON.stringify(conf, null, 2));
     return f;
   };
-  const links = { msgServerList: seeds, discoveryMs: 250, reconnectMinMs: 100, reconnectMaxMs: 1000 };
+  const links = { msgServerList: seeds, discoveryMs: 250, reconnectMinMs: 100, reconnectMaxMs: 1000, ...linkTls };
 
   const msgServers = msPorts.map(
     (p, i) =>
@@ -168,6 +184,7 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
           monitorBeatMs: 500,
           clientAuth: TEST_CLIENT_AUTH,
           ...(o.ws ? { ws: { listen: `127.0.0.1:${wsPorts[i]}`, allowedOrigins: [TEST_ORIGIN] } } : {}),
+          ...(serverTls ? { tlsListen: `127.0.0.1:${tlsPorts[i]}`, tls: { ...serverTls, clientCert: "optional" }, internalAuth: "mtls" } : {}),
           ...o.conf?.msg_server,
           limits: { ...TEST_LIMITS, ...(o.conf?.msg_server?.limits as object | undefined) },
           store: { ...store, ...(o.conf?.msg_server?.store as object | undefined) },
@@ -186,6 +203,8 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
             listen: `127.0.0.1:${gwPort}`,
             msgServerList: seeds,
             registryRefreshMs: 200,
+            maxConnectionsPerAddress: 1_000_000,
+            ...(serverTls ? { tlsListen: `127.0.0.1:${gatewayTlsPort}`, tls: serverTls } : {}),
             ...(o.ws ? { http: { listen: `127.0.0.1:${gatewayHttpPort}`, allowedOrigins: [TEST_ORIGIN] } } : {}),
             ...o.conf?.gateway,
           }),
@@ -214,6 +233,8 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
     : null;
 
   for (const [i, p] of wsPorts.entries()) msgServers[i]!.alsoPorts.push(p);
+  for (const [i, p] of tlsPorts.entries()) msgServers[i]!.alsoPorts.push(p);
+  if (gateway && gatewayTlsPort) gateway.alsoPorts.push(gatewayTlsPort);
   if (gateway && gatewayHttpPort) gateway.alsoPorts.push(gatewayHttpPort);
   const all = [...msgServers, gateway, router, manager, monitor].filter((s): s is ServiceProc => s !== null);
   let opened: Promise<Store> | null = null;
@@ -233,6 +254,8 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
     },
     wsPorts,
     gatewayHttpPort,
+    tlsPorts,
+    gatewayTlsPort,
     async client(id, opts = {}) {
       const addr = opts.via ?? (await requestMsgServer(gateway!.addr));
       const c = new FishChatClient({ heartbeatMs: 0, ...opts });

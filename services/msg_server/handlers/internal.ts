@@ -11,6 +11,12 @@ export const auth: Handler = {
   handle(ctx, conn, cmd) {
     needArgs(cmd, 1, 1, "AUTH <secret>");
     if (conn.state.role === "client") throw new CommandError(ErrorCode.IM_ERR_FORBIDDEN, "a client connection cannot become an internal link");
+    const mode = ctx.cfg.internalAuth;
+    if ((mode === "tls" && conn.transportKind !== "tls") || (mode === "mtls" && !conn.peerCertified)) {
+      // Checked before the secret, so a wrong transport learns nothing about it.
+      setImmediate(() => conn.close());
+      throw new AuthError(ErrorCode.IM_ERR_AUTH_FAILED, mode === "tls" ? "internal links must use the TLS listener" : "internal links need a client certificate signed by the cluster's CA");
+    }
     if (!sameSecret(cmd.args[0]!, ctx.cfg.clusterSecret)) {
       const err = new AuthError(ErrorCode.IM_ERR_AUTH_FAILED, "wrong cluster secret");
       setImmediate(() => conn.close());
