@@ -78,14 +78,15 @@ function statusOf(s: ClusterState, e: RegistryEntry, hbAgeMs: number | null, lin
   const contact = isServer ? contactProblem(s, link, beat) : null;
   const seen = hbAgeMs === null ? "never" : secondsAgo(s.now, s.now - hbAgeMs);
   if (s.registryError) {
-    const direct = !isServer ? "" : contact ? `; ${contact}` : "; its link and monitor beat are fresh";
-    return { status: "stale", reason: `the registry cannot be read (see Redis): last heartbeat seen ${seen}${direct}` };
+    // The age is in its own column; say what is still known first-hand.
+    const direct = !isServer ? ": this is its last known state" : contact ? `; ${contact}` : "; the monitor's link and beats are fresh";
+    return { status: "stale", reason: `Redis cannot be read${direct}` };
   }
   if (hbAgeMs !== null && hbAgeMs > s.heartbeatStaleMs) {
     return { status: "stale", reason: `registry heartbeat is late: last seen ${seen}, expected within ${seconds(s.heartbeatStaleMs)}` };
   }
   if (contact) return { status: "no-contact", reason: `alive in the registry, but ${contact}` };
-  return { status: "up", reason: isServer ? `heartbeat ${seen}, monitor beat ${secondsAgo(s.now, beat!.receivedAt)}` : `heartbeat ${seen}` };
+  return { status: "up", reason: isServer ? `registry heartbeat fresh, link up, monitor beat ${secondsAgo(s.now, beat!.receivedAt)}` : "registry heartbeat fresh" };
 }
 
 function processView(s: ClusterState, e: RegistryEntry): { view: ProcessView; fresh: boolean } {

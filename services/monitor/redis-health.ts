@@ -58,12 +58,18 @@ export class RedisHealth implements RedisProber {
       this.lastConnError = err;
       log.debug({ err }, "redis health connection error");
     });
+    // A server that dies closes the socket without an error; the re-dial's error (refused) follows.
+    this.redis.on("close", () => {
+      this.lastConnError ??= Object.assign(new Error("connection closed"), { code: "ECONNRESET" });
+    });
     this.redis.on("ready", () => {
       this.lastConnError = null;
     });
   }
 
   async probe(): Promise<RedisProbe> {
+    // Still dialling with no error yet (start-up, or a re-dial under way): give it the probe's time.
+    if (this.redis.status !== "ready" && this.lastConnError === null) await this.ready(this.timeoutMs);
     const t0 = performance.now();
     try {
       await this.redis.ping();
@@ -71,6 +77,20 @@ export class RedisHealth implements RedisProber {
     } catch (err) {
       return { ok: false, latencyMs: null, error: this.describe(err) };
     }
+  }
+
+  private ready(withinMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.redis.off("ready", done);
+        this.redis.off("error", done);
+        resolve();
+      };
+      const timer = setTimeout(done, withinMs);
+      this.redis.once("ready", done);
+      this.redis.once("error", done);
+    });
   }
 
   describe(err: unknown): string {

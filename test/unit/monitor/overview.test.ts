@@ -99,7 +99,8 @@ test("staleness: a late heartbeat is stale, not up; an unreadable registry leave
   const statuses = overview.processes.map((p) => p.status);
   assert.deepEqual(statuses.filter((s) => s === "up"), [], `nothing is up while the registry cannot be read: ${statuses}`);
   assert.equal(overview.processes.find((p) => p.id === "a:1")!.status, "stale");
-  assert.match(overview.processes.find((p) => p.id === "a:1")!.reason, /registry cannot be read.*link and monitor beat are fresh/);
+  assert.match(overview.processes.find((p) => p.id === "a:1")!.reason, /^Redis cannot be read; the monitor's link and beats are fresh$/);
+  assert.match(overview.processes.find((p) => p.id === "r")!.reason, /^Redis cannot be read: this is its last known state$/);
   assert.equal(overview.processes.find((p) => p.id === "gone")!.status, "down");
   assert.equal(overview.totals.sessions, 2, "a stale server's beat still counts: it is in contact");
   const redis = overview.components.find((c) => c.key === "redis")!;
