@@ -121,11 +121,11 @@ export class Collector {
         timeout,
       ]);
       clearTimeout(timer);
-      if (!probed) this.probe = { ok: false, latencyMs: null, error: `Redis at ${this.d.redis.addr} does not answer (no PING reply within ${this.d.cfg.sampleMs} ms)` };
+      if (!probed) this.probe = { ok: false, latencyMs: null, error: `${this.d.redis.subject} does not answer (no PING reply within ${this.d.cfg.sampleMs} ms)` };
       if (!answered) {
         // The probe knows why (refused, unresolvable); a PING that works means only the read hangs.
         const why = this.probe && !this.probe.ok ? this.probe.error : null;
-        this.registryError = why ?? `Redis at ${this.d.redis.addr} has not answered the registry read for ${Date.now() - this.readingSince} ms`;
+        this.registryError = why ?? `${this.d.redis.subject} has not answered the registry read for ${Date.now() - this.readingSince} ms`;
       }
       for (const e of this.registry) {
         if (e.info.role !== "msg_server" && e.alive) this.tracker(e.info.role, e.info.id).update(e.info.ts, e.info.stats);
@@ -160,7 +160,7 @@ export class Collector {
       registry: this.registry,
       registryError: this.registryError,
       heartbeatSeen: new Map([...this.heartbeats].map(([k, h]) => [k, h.seenAt])),
-      redis: { addr: this.d.redis.addr, probe: this.probe, registryError: this.registryError, registryReadMs: this.registryReadMs, slowMs: cfg.redisSlowMs },
+      redis: { addr: this.d.redis.addr, subject: this.d.redis.subject, probe: this.probe, registryError: this.registryError, registryReadMs: this.registryReadMs, slowMs: cfg.redisSlowMs },
       store: { staleMs: cfg.storeStaleMs, slowMs: cfg.storeSlowMs },
       beats: this.beats,
       links,

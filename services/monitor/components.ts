@@ -4,6 +4,8 @@ import type { RedisProbe } from "./redis-health.js";
 /** What the monitor found out about Redis at this sample. */
 export interface RedisSample {
   addr: string;
+  /** "Redis at 127.0.0.1:6379", for sentences. */
+  subject: string;
   /** null before the first probe finished. */
   probe: RedisProbe | null;
   /** The registry read's error, worded; null when it succeeded. */
@@ -29,8 +31,9 @@ export function redisComponent(r: RedisSample): ComponentView {
   const read = r.registryReadMs !== null && r.registryError === null ? ` · registry read ${ms(r.registryReadMs)}` : "";
   let c: ComponentView;
   if (!p) c = component("redis", "Redis", r.addr, "unknown", "not probed yet", null);
-  else if (!p.ok) c = component("redis", "Redis", r.addr, "down", p.error ?? `Redis at ${r.addr} does not answer`, null);
+  else if (!p.ok) c = component("redis", "Redis", r.addr, "down", p.error ?? `${r.subject} does not answer`, null);
   else if (r.registryError) c = component("redis", "Redis", r.addr, "degraded", `answers PING, but the registry read failed: ${r.registryError}`, p.latencyMs);
+  else if (p.warning) c = component("redis", "Redis", r.addr, "degraded", p.warning, p.latencyMs);
   else if (p.latencyMs !== null && p.latencyMs > r.slowMs) c = component("redis", "Redis", r.addr, "degraded", `slow: PING took ${ms(p.latencyMs)}${read}`, p.latencyMs);
   else c = component("redis", "Redis", r.addr, "up", `PING ${ms(p.latencyMs ?? 0)}${read}`, p.latencyMs);
   c.registryReadMs = r.registryReadMs;

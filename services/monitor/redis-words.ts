@@ -9,6 +9,19 @@ interface ErrorLike {
   code?: unknown;
   message?: unknown;
   name?: unknown;
+  /** Socket errors name the peer they failed on (a Cluster node, a sentinel). */
+  address?: unknown;
+  port?: unknown;
+  /** ioredis' ClusterAllFailedError keeps the node error behind it. */
+  lastNodeError?: unknown;
+}
+
+/** Where Redis is: the configured host (for resolution errors) and how to name it. */
+export interface RedisWhere {
+  host: string;
+  port: number;
+  /** The subject of a sentence: "Redis Cluster 10.0.0.1:7000, …"; default "Redis at host:port". */
+  subject?: string;
 }
 
 /** "127.0.0.1:6379", or "[::1]:6379" for an IPv6 literal. */
@@ -19,18 +32,23 @@ export function redisAddr(host: string, port: number): string {
 /** Errors that only say "not connected": the connection error seen before them says why. */
 export function isNotConnected(err: unknown): boolean {
   const m = String((err as ErrorLike | null)?.message ?? "");
-  return /Stream isn't writeable|Connection is closed|max retries per request/i.test(m);
+  return /Stream isn't writeable|Connection is closed|max retries per request|Cluster isn't ready|offline queue is disabled/i.test(m);
 }
 
 /**
  * One sentence for a Redis failure. `host` is the configured host name (for resolution errors),
  * `timeoutMs` what "no answer" waited for.
  */
-export function describeRedisError(err: unknown, where: { host: string; port: number }, timeoutMs?: number): string {
+export function describeRedisError(err: unknown, where: RedisWhere, timeoutMs?: number): string {
   const e = (err ?? {}) as ErrorLike;
+  if (e.lastNodeError) return describeRedisError(e.lastNodeError, where, timeoutMs);
   const code = typeof e.code === "string" ? e.code : "";
   const message = typeof e.message === "string" ? e.message : String(err);
-  const at = `Redis at ${redisAddr(where.host, where.port)}`;
+  // The node the socket failed on, when it says (one of a cluster's, a sentinel); else the configuration's name.
+  const peer = typeof e.address === "string" && typeof e.port === "number" ? redisAddr(e.address, e.port) : null;
+  const at = peer ? `Redis at ${peer}` : (where.subject ?? `Redis at ${redisAddr(where.host, where.port)}`);
+  if (/All sentinels are unreachable/i.test(message)) return `${where.subject ?? "Redis"}: none of the sentinels answers`;
+  if (/None of startup nodes is available|Failed to refresh slots cache/i.test(message)) return `${where.subject ?? "Redis Cluster"}: none of the nodes answers`;
   switch (code) {
     case "ECONNREFUSED":
       return `${at} refuses connections (is redis-server running?)`;
@@ -66,6 +84,8 @@ export function describeRedisError(err: unknown, where: { host: string; port: nu
       return `${at} is out of memory (maxmemory reached)`;
     case "BUSY":
       return `${at} is busy running a script`;
+    case "CLUSTERDOWN":
+      return `${at}: the cluster is down, some slots have no master (CLUSTERDOWN)`;
   }
   if (/invalid password/i.test(message)) return `${at} rejected the password (check redis.password)`;
   if (/Command timed out/i.test(message) || /timed? ?out/i.test(message)) {

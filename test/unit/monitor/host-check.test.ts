@@ -50,4 +50,13 @@ test("Redis errors in words", () => {
   assert.equal(describeRedisError(new Error("Command timed out"), where, 1000), "Redis at 127.0.0.1:6379 does not answer (no reply within 1000 ms)");
   assert.equal(describeRedisError(new Error("LOADING Redis is loading the dataset in memory"), where), "Redis at 127.0.0.1:6379 is still loading its data set into memory");
   assert.equal(describeRedisError(new Error("Stream isn't writeable and enableOfflineQueue options is false"), { host: "::1", port: 6379 }), "Redis at [::1]:6379 is not connected (reconnecting)");
+  // Cluster and Sentinel: the failing node is named, or the configuration's list.
+  const cluster = { host: "127.0.0.1", port: 6379, subject: "Redis Cluster 10.0.0.1:7000, 10.0.0.2:7000" };
+  const nodeErr = Object.assign(err("ECONNREFUSED", "connect ECONNREFUSED 10.0.0.2:7000"), { address: "10.0.0.2", port: 7000 });
+  assert.equal(describeRedisError(nodeErr, cluster), "Redis at 10.0.0.2:7000 refuses connections (is redis-server running?)");
+  assert.equal(describeRedisError(Object.assign(new Error("Failed to refresh slots cache."), { lastNodeError: nodeErr }), cluster), "Redis at 10.0.0.2:7000 refuses connections (is redis-server running?)");
+  assert.equal(describeRedisError(new Error("None of startup nodes is available"), cluster), "Redis Cluster 10.0.0.1:7000, 10.0.0.2:7000: none of the nodes answers");
+  const sentinel = { host: "127.0.0.1", port: 6379, subject: 'Redis master "m" (sentinels 10.0.0.5:26379)' };
+  assert.equal(describeRedisError(new Error("All sentinels are unreachable. Retrying from scratch after 10ms. Last error: x"), sentinel), 'Redis master "m" (sentinels 10.0.0.5:26379): none of the sentinels answers');
+  assert.equal(describeRedisError(new Error("CLUSTERDOWN The cluster is down"), cluster), "Redis Cluster 10.0.0.1:7000, 10.0.0.2:7000: the cluster is down, some slots have no master (CLUSTERDOWN)");
 });

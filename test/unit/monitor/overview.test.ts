@@ -9,7 +9,7 @@ function entry(role: RegistryEntry["info"]["role"], id: string, alive: boolean, 
   return { alive, info: { role, id, addr: id, pid: 7, version: "t", startedAt: NOW - 60_000, ts: NOW - 500, stats } };
 }
 
-const REDIS_OK: ClusterState["redis"] = { addr: "127.0.0.1:6379", probe: { ok: true, latencyMs: 0.3, error: null }, registryError: null, registryReadMs: 1, slowMs: 250 };
+const REDIS_OK: ClusterState["redis"] = { addr: "127.0.0.1:6379", subject: "Redis at 127.0.0.1:6379", probe: { ok: true, latencyMs: 0.3, error: null }, registryError: null, registryReadMs: 1, slowMs: 250 };
 
 function state(over: Partial<ClusterState>): ClusterState {
   const registry = over.registry ?? [];
@@ -94,7 +94,7 @@ test("staleness: a late heartbeat is stale, not up; an unreadable registry leave
   assert.equal(by.get("gone")!.status, "down", "an expired TTL is down, not stale");
   assert.equal(late.totals.processesUp, 2);
 
-  const redisDown: ClusterState["redis"] = { addr: "127.0.0.1:6379", probe: { ok: false, latencyMs: null, error: "Redis at 127.0.0.1:6379 refuses connections" }, registryError: "x", registryReadMs: null, slowMs: 250 };
+  const redisDown: ClusterState["redis"] = { addr: "127.0.0.1:6379", subject: "Redis at 127.0.0.1:6379", probe: { ok: false, latencyMs: null, error: "Redis at 127.0.0.1:6379 refuses connections" }, registryError: "x", registryReadMs: null, slowMs: 250 };
   const { overview } = buildOverview(state({ registry, links, beats, registryError: "Redis at 127.0.0.1:6379 refuses connections", redis: redisDown }));
   const statuses = overview.processes.map((p) => p.status);
   assert.deepEqual(statuses.filter((s) => s === "up"), [], `nothing is up while the registry cannot be read: ${statuses}`);
