@@ -127,6 +127,8 @@ export async function runService<S extends z.ZodType>(spec: ServiceSpec<S>, argv
     // A bad key file or an exposed listener with a development secret: a restart cannot help.
     if (err instanceof ConfigError) reportConfigError(spec.name, err);
     const code = err instanceof ConfigError ? EXIT_USAGE : 1;
+    // The code also when nothing else holds the event loop open and the process ends before the timer.
+    process.exitCode = code;
     setTimeout(() => process.exit(code), 50).unref();
     return;
   }

@@ -48,6 +48,11 @@ export function ago(now: number, t: number | null): string {
   return `${duration(ms)} ago`;
 }
 
+/** An age the monitor measured itself: "0.4 s ago", "3 m 05 s ago", "never" for null. */
+export function since(ageMs: number | null): string {
+  return ageMs === null ? "never" : ago(ageMs, 0);
+}
+
 export function clock(t: number): string {
   return new Date(t).toLocaleTimeString("en-GB", { hour12: false });
 }
@@ -55,4 +60,9 @@ export function clock(t: number): string {
 export function ms(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return "–";
   return `${n < 10 ? n.toFixed(1) : int(n)} ms`;
+}
+
+/** "1 session", "4 sessions", "1,200 client connections": a count with its noun in the right number. */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${int(n)} ${Math.round(n) === 1 ? one : many}`;
 }

@@ -8,6 +8,7 @@ import { renderAuth } from "./views/auth.js";
 import { renderBanners, type StreamProblem } from "./views/banners.js";
 import { PALETTE } from "./views/chart.js";
 import { ClusterCharts } from "./views/cluster-charts.js";
+import { renderComponents } from "./views/components.js";
 import { renderProcesses } from "./views/processes.js";
 import { ServerCards } from "./views/servers.js";
 import { renderTotals } from "./views/totals.js";
@@ -125,6 +126,7 @@ class Dashboard {
     const since = o.now - this.windowMs;
     renderBanners(byId("banners"), o, this.problem);
     renderTotals(byId("totals"), o);
+    renderComponents(byId("components"), o);
     renderProcesses(byId("processes"), byId("process-summary"), o);
     this.clusterCharts.update(o, this.store, since, this.colorOf);
     this.servers.update(o, this.store, since, this.colorOf);

@@ -11,11 +11,16 @@ export const ROUTED_OUT = ["routedOut", "topicRoutedOut"] as const;
 export const ROUTED_IN = ["routedIn", "topicRoutedIn"] as const;
 export const ERRORS = ["errors", "protocolErrors"] as const;
 
+/** Client connections of a msg_server; one that predates `clientConnections` reports all of them as `connections`. */
+export function clientConnections(stats: Record<string, number>): number {
+  return stats.clientConnections ?? stats.connections ?? 0;
+}
+
 /** One msg_server's chart values from its latest stats and rates. */
 export function serverPoint(stats: Record<string, number>, rates: Record<string, number>): Record<ServerSeries, number> {
   return {
     sessions: stats.sessions ?? stats.SessionNum ?? 0,
-    connections: stats.connections ?? 0,
+    connections: clientConnections(stats),
     msgsInPerSec: sum(rates, MSGS_IN),
     msgsOutPerSec: sum(rates, MSGS_OUT),
     routedOutPerSec: sum(rates, ROUTED_OUT),

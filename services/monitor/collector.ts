@@ -3,16 +3,23 @@ import type { ProcessRegistry, RegistryEntry } from "../../shared/bus/process-re
 import type { Command } from "../../shared/protocol/commands.js";
 import { parseEnvelope } from "../../shared/protocol/envelope.js";
 import type { HistoryPoint, Overview, ProcessRole } from "./api-types.js";
-import type { MonitorConfig } from "./config.js";
+import { ComponentMemory } from "./components.js";
+import { heartbeatStaleMsOf, type MonitorConfig } from "./config.js";
 import { History } from "./history.js";
 import { buildOverview, type Beat, type ClusterState, type LinkState } from "./overview.js";
 import { RateTracker } from "./rates.js";
+import type { RedisProbe, RedisProber } from "./redis-health.js";
 
 export type TickListener = (overview: Overview, point: HistoryPoint) => void;
 
 export interface CollectorDeps {
-  cfg: Pick<MonitorConfig, "id" | "sampleMs" | "historyMs" | "beatStaleMs">;
+  cfg: Pick<
+    MonitorConfig,
+    "id" | "sampleMs" | "historyMs" | "beatStaleMs" | "heartbeatMs" | "heartbeatStaleMs" | "redisSlowMs" | "storeStaleMs" | "storeSlowMs"
+  >;
   registry: ProcessRegistry;
+  /** The monitor's own probe of Redis, for the Redis component and for wording registry errors. */
+  redis: RedisProber;
   log: Logger;
   /** The monitor's links to msg_servers, read at every sample. */
   links(): readonly LinkState[];
@@ -29,6 +36,11 @@ export class Collector {
   private readonly trackers = new Map<string, RateTracker>();
   private registry: RegistryEntry[] = [];
   private registryError: string | null = null;
+  private registryReadMs: number | null = null;
+  /** "<role>:<id>" -> the heartbeat `ts` last read and when (monitor's clock) it was first seen. */
+  private readonly heartbeats = new Map<string, { ts: number; seenAt: number }>();
+  private probe: RedisProbe | null = null;
+  private readonly memory = new ComponentMemory();
   private latest: Overview;
   private readonly listeners = new Set<TickListener>();
   private timer: NodeJS.Timeout | null = null;
@@ -93,17 +105,35 @@ export class Collector {
     this.sampling = true;
     try {
       const reading = (this.reading ??= this.readRegistry().finally(() => (this.reading = null)));
+      const probing = this.d.redis.probe();
       let answered = false;
+      let probed = false;
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((r) => (timer = setTimeout(r, this.d.cfg.sampleMs)));
-      await Promise.race([reading.then(() => (answered = true)), timeout]);
+      await Promise.race([
+        Promise.all([
+          reading.then(() => (answered = true)),
+          probing.then((p) => {
+            this.probe = p;
+            probed = true;
+          }),
+        ]),
+        timeout,
+      ]);
       clearTimeout(timer);
-      if (!answered) this.registryError = `Redis has not answered for ${Date.now() - this.readingSince} ms`;
+      if (!probed) this.probe = { ok: false, latencyMs: null, error: `${this.d.redis.subject} does not answer (no PING reply within ${this.d.cfg.sampleMs} ms)` };
+      if (!answered) {
+        // The probe knows why (refused, unresolvable); a PING that works means only the read hangs.
+        const why = this.probe && !this.probe.ok ? this.probe.error : null;
+        this.registryError = why ?? `${this.d.redis.subject} has not answered the registry read for ${Date.now() - this.readingSince} ms`;
+      }
       for (const e of this.registry) {
         if (e.info.role !== "msg_server" && e.alive) this.tracker(e.info.role, e.info.id).update(e.info.ts, e.info.stats);
       }
       this.forgetGone();
-      const { overview, point } = buildOverview(this.state(Date.now(), this.d.links()));
+      const now = Date.now();
+      const { overview, point } = buildOverview(this.state(now, this.d.links()));
+      this.memory.apply(overview.components, now);
       this.latest = overview;
       this.history.append(point);
       for (const fn of this.listeners) {
@@ -119,15 +149,19 @@ export class Collector {
   }
 
   private state(now: number, links: readonly LinkState[]): ClusterState {
-    const { id, sampleMs, historyMs, beatStaleMs } = this.d.cfg;
+    const { cfg } = this.d;
     return {
       now,
-      monitorId: id,
-      sampleMs,
-      historyMs,
-      beatStaleMs,
+      monitorId: cfg.id,
+      sampleMs: cfg.sampleMs,
+      historyMs: cfg.historyMs,
+      beatStaleMs: cfg.beatStaleMs,
+      heartbeatStaleMs: heartbeatStaleMsOf(cfg),
       registry: this.registry,
       registryError: this.registryError,
+      heartbeatSeen: new Map([...this.heartbeats].map(([k, h]) => [k, h.seenAt])),
+      redis: { addr: this.d.redis.addr, subject: this.d.redis.subject, probe: this.probe, registryError: this.registryError, registryReadMs: this.registryReadMs, slowMs: cfg.redisSlowMs },
+      store: { staleMs: cfg.storeStaleMs, slowMs: cfg.storeSlowMs },
       beats: this.beats,
       links,
       rates: new Map([...this.trackers].map(([k, t]) => [k, t.rates])),
@@ -136,13 +170,21 @@ export class Collector {
 
   private async readRegistry(): Promise<void> {
     this.readingSince = Date.now();
+    const t0 = performance.now();
     try {
       this.registry = await this.d.registry.list();
+      this.registryReadMs = performance.now() - t0;
       this.registryError = null;
+      const now = Date.now();
+      for (const e of this.registry) {
+        const key = `${e.info.role}:${e.info.id}`;
+        const h = this.heartbeats.get(key);
+        if (!h || h.ts !== e.info.ts) this.heartbeats.set(key, { ts: e.info.ts, seenAt: now });
+      }
     } catch (err) {
       // Keep the last known registry: statuses go stale, and the dashboard says so.
-      const msg = (err as Error).message;
-      if (this.registryError !== msg) this.d.log.warn({ err }, "cannot read the registry");
+      const msg = this.d.redis.describe(err);
+      if (this.registryError !== msg) this.d.log.warn({ err, reason: msg }, "cannot read the registry");
       this.registryError = msg;
     }
   }
@@ -167,6 +209,7 @@ export class Collector {
       if (!known.has(key) && !linked.has(id)) this.trackers.delete(key);
     }
     for (const id of this.beats.keys()) if (!known.has(`msg_server:${id}`) && !linked.has(id)) this.beats.delete(id);
+    for (const key of this.heartbeats.keys()) if (!known.has(key)) this.heartbeats.delete(key);
   }
 }
 

@@ -22,6 +22,13 @@ export const monitorSchema = z.strictObject({
        * misbehaving client reloading in a loop cannot exhaust the monitor.
        */
       maxStreams: z.number().int().positive().default(64),
+      /**
+       * Host names (optionally "name:port") this monitor answers to; a request with any other Host
+       * header gets 421, one from a page of another origin 403 (DNS rebinding). Unset: the bound
+       * host, or the machine's addresses and name when bound to all interfaces. localhost,
+       * 127.0.0.1 and ::1 are always accepted.
+       */
+      allowedHosts: z.array(z.string().min(1).regex(/^[^\s/@]+$/, "a host name, optionally with :port")).optional(),
     })
     .prefault({})
     .refine((h) => (h.username === "") === (h.password === ""), "http.username and http.password must be set together"),
@@ -34,5 +41,22 @@ export const monitorSchema = z.strictObject({
    * while its registry heartbeat still says it is alive. Several times msg_server monitorBeatMs.
    */
   beatStaleMs: positiveMs.default(5000),
+  /**
+   * A process whose registry heartbeat has not changed for this long is shown "stale" while its
+   * TTL key still says alive. Unset: 2 × heartbeatMs + sampleMs (the monitor sees a change at
+   * its next sample at the latest).
+   */
+  heartbeatStaleMs: positiveMs.optional(),
+  /** A Redis PING slower than this shows Redis as degraded. */
+  redisSlowMs: positiveMs.default(250),
+  /** A msg_server whose last successful store read is older than this shows its store as down. */
+  storeStaleMs: positiveMs.default(5000),
+  /** A store read slower than this shows the store as degraded on that msg_server. */
+  storeSlowMs: positiveMs.default(250),
 });
 export type MonitorConfig = z.output<typeof monitorSchema>;
+
+/** heartbeatStaleMs with its default applied. */
+export function heartbeatStaleMsOf(cfg: Pick<MonitorConfig, "heartbeatStaleMs" | "heartbeatMs" | "sampleMs">): number {
+  return cfg.heartbeatStaleMs ?? 2 * cfg.heartbeatMs + cfg.sampleMs;
+}

@@ -9,6 +9,7 @@ import type { HistoryResponse, ProcessDetail, TickEvent } from "./api-types.js";
 import type { MonitorConfig } from "./config.js";
 import type { Collector } from "./collector.js";
 import { access } from "./auth.js";
+import { hostGuard, hostPolicy } from "./host-check.js";
 import type { MonitorMetrics } from "./metrics.js";
 import { SseHub } from "./sse.js";
 
@@ -35,8 +36,6 @@ export interface HttpHandle {
   close(): Promise<void>;
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
-
 function sinceOf(v: unknown): number {
   const n = Number(v);
   return Number.isFinite(n) && n > 0 ? n : 0;
@@ -53,9 +52,9 @@ export async function startHttp(d: HttpDeps): Promise<HttpHandle> {
     sse.broadcast("tick", { overview, point } satisfies TickEvent);
   });
 
-  if (!LOOPBACK.has(cfg.http.host) && !guard.enabled) {
-    log.warn({ host: cfg.http.host }, "monitor HTTP is reachable from other hosts without credentials; set http.token or http.username/password");
-  }
+  // (main.ts has refused to start with a non-loopback host and no credentials.)
+  let boundPort = cfg.http.port;
+  const hosts = hostPolicy({ bindHost: cfg.http.host, port: () => boundPort, allowedHosts: cfg.http.allowedHosts });
 
   const app = new Koa();
   app.on("error", (err: Error) => log.warn({ err }, "http request failed"));
@@ -64,6 +63,7 @@ export async function startHttp(d: HttpDeps): Promise<HttpHandle> {
     ctx.set("Referrer-Policy", "no-referrer");
     await next();
   });
+  app.use(hostGuard(hosts, log));
 
   const open = new Router();
   open.get("/healthz", (ctx) => {
@@ -140,6 +140,8 @@ export async function startHttp(d: HttpDeps): Promise<HttpHandle> {
   });
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : cfg.http.port;
+  boundPort = port;
+  log.debug({ allowedHosts: hosts.names, port }, "monitor HTTP answers to these host names");
   return {
     server,
     port,

@@ -21,7 +21,7 @@ const HELP: Record<string, string> = {
 /** Cluster totals exported as `fishchat_cluster_<snake name>`. */
 const CLUSTER_GAUGES = {
   sessions: "Clients logged in across all live msg_servers.",
-  connections: "Open client connections across all live msg_servers.",
+  connections: "Open client connections across all live msg_servers (internal links not counted).",
   outboundBytes: "Bytes queued for clients on all live msg_servers (send backlog).",
   msgServers: "msg_servers known to the monitor, up or down.",
   msgServersUp: "msg_servers up and in contact with the monitor.",
@@ -58,18 +58,22 @@ export class MonitorMetrics {
   private readonly linkUp: Gauge;
   private readonly cluster: Record<keyof typeof CLUSTER_GAUGES, Gauge>;
   private readonly registryOk: Gauge;
+  private readonly componentUp: Gauge;
+  private readonly componentLatency: Gauge;
   private readonly topicTo: Counter;
 
   constructor() {
     const registers = [this.registry];
-    this.up = new Gauge({ name: "fishchat_process_up", help: "1 when the process is up, 0 when down or out of the monitor's contact.", labelNames: ["role", "id", "addr", "status"], registers });
+    this.up = new Gauge({ name: "fishchat_process_up", help: "1 when the process is up, 0 when stale, down or out of the monitor's contact (the status label says which).", labelNames: ["role", "id", "addr", "status"], registers });
     this.uptime = new Gauge({ name: "fishchat_process_uptime_seconds", help: "How long the process has been running.", labelNames: ["role", "id"], registers });
-    this.heartbeatAge = new Gauge({ name: "fishchat_process_heartbeat_age_seconds", help: "Age of the last registry heartbeat (monitor's clock minus sender's).", labelNames: ["role", "id"], registers });
+    this.heartbeatAge = new Gauge({ name: "fishchat_process_heartbeat_age_seconds", help: "Time since the monitor last saw the process's registry heartbeat change.", labelNames: ["role", "id"], registers });
     this.linkUp = new Gauge({ name: "fishchat_monitor_link_up", help: "1 while the monitor's /sysctrl/monitor link to the msg_server is up.", labelNames: ["server"], registers });
     this.cluster = Object.fromEntries(
       Object.entries(CLUSTER_GAUGES).map(([k, help]) => [k, new Gauge({ name: `fishchat_cluster_${snake(k)}`, help, registers })]),
     ) as MonitorMetrics["cluster"];
     this.registryOk = new Gauge({ name: "fishchat_monitor_registry_ok", help: "1 when the monitor could read the Redis registry at its last sample.", registers });
+    this.componentUp = new Gauge({ name: "fishchat_component_up", help: "1 when the component (redis, store) is up, 0 when degraded, down or unknown.", labelNames: ["component", "status"], registers });
+    this.componentLatency = new Gauge({ name: "fishchat_component_latency_seconds", help: "Redis: PING round trip; store: the slowest msg_server's last store read.", labelNames: ["component"], registers });
     this.topicTo = new Counter({ name: "fishchat_router_topic_to_total", help: "Topic messages the router forwarded, per destination msg_server.", labelNames: ["id", "server"], registers });
     collectDefaultMetrics({ register: this.registry, prefix: "fishchat_monitor_" });
   }
@@ -83,8 +87,12 @@ export class MonitorMetrics {
   }
 
   update(o: Overview): void {
-    for (const m of [this.up, this.uptime, this.heartbeatAge, this.linkUp, this.topicTo, ...this.dynamic.values()]) m.reset();
+    for (const m of [this.up, this.uptime, this.heartbeatAge, this.linkUp, this.topicTo, this.componentUp, this.componentLatency, ...this.dynamic.values()]) m.reset();
     this.registryOk.set(o.registryError ? 0 : 1);
+    for (const c of o.components) {
+      this.componentUp.set({ component: c.key, status: c.status }, c.status === "up" ? 1 : 0);
+      if (c.latencyMs !== null) this.componentLatency.set({ component: c.key }, c.latencyMs / 1000);
+    }
     for (const k of Object.keys(CLUSTER_GAUGES) as (keyof typeof CLUSTER_GAUGES)[]) this.cluster[k].set(o.totals[k]);
 
     for (const p of o.processes) {
@@ -92,7 +100,7 @@ export class MonitorMetrics {
       if (p.link) this.linkUp.set({ server: p.id }, p.link.up ? 1 : 0);
       if (p.status === "down") continue;
       if (p.uptimeMs !== null) this.uptime.set({ role: p.role, id: p.id }, p.uptimeMs / 1000);
-      if (p.lastHeartbeat !== null) this.heartbeatAge.set({ role: p.role, id: p.id }, Math.max(0, o.now - p.lastHeartbeat) / 1000);
+      if (p.heartbeatAgeMs !== null) this.heartbeatAge.set({ role: p.role, id: p.id }, p.heartbeatAgeMs / 1000);
       for (const [stat, value] of Object.entries(p.stats)) this.setStat(p, stat, value);
     }
   }

@@ -242,7 +242,11 @@ export class MsgServer implements HandlerContext {
 
   gauges(): Record<string, number> {
     let backlog = 0;
-    for (const c of this.conns) backlog += c.outboundBytes;
+    let clients = 0;
+    for (const c of this.conns) {
+      backlog += c.outboundBytes;
+      if (c.state.role !== "internal") clients++;
+    }
     let unacked = 0;
     for (const s of this.sessions.values()) unacked += s.unacked.size;
     return {
@@ -253,7 +257,36 @@ export class MsgServer implements HandlerContext {
       outboundBytes: backlog,
       unackedDeliveries: unacked,
       routerLinks: this.channels.subscriberCount(Channel.SEND),
+      clientConnections: clients,
+      ...this.storeHealth(),
     };
+  }
+
+  // ---- store health for the monitor (storeLatencyMs, storeOkAgoMs) -------------------------
+  private readonly storeCheck = { startedAt: 0, running: false, okAt: 0, latencyMs: -1 };
+
+  /**
+   * Starts one cheap store read unless one is pending (so a hung store holds one read, not a
+   * pile), and reports the last one. gauges() runs at every beat and heartbeat, which paces it.
+   */
+  private storeHealth(): { storeLatencyMs: number; storeOkAgoMs: number } {
+    const s = this.storeCheck;
+    const now = Date.now();
+    if (!s.running && !this.closing) {
+      s.running = true;
+      s.startedAt = now;
+      const t0 = performance.now();
+      this.store
+        .getCursor("", "")
+        .then(() => {
+          s.okAt = Date.now();
+          s.latencyMs = performance.now() - t0;
+        })
+        .catch(() => undefined)
+        .finally(() => (s.running = false));
+    }
+    const pendingMs = s.running ? now - s.startedAt : 0;
+    return { storeLatencyMs: Math.max(s.latencyMs, pendingMs > 0 ? pendingMs : -1), storeOkAgoMs: s.okAt ? now - s.okAt : -1 };
   }
 
   private monitorBeat(): void {

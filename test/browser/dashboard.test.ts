@@ -49,7 +49,7 @@ const sessionsShown = async (page: Page) => Number((await page.locator(SESSIONS)
 
 test(
   haveChromium ? "dashboard: live cluster view in chromium" : `dashboard: skipped, ${CHROMIUM} is not installed (apt-get install -y chromium)`,
-  { skip: !haveChromium, timeout: 60_000 },
+  { skip: !haveChromium, timeout: 90_000 },
   async (t) => {
     const cl = await startCluster(t, { msgServers: 2, manager: true, monitor: true });
     const page = await launch(t);
@@ -86,6 +86,12 @@ async function checkDashboard(t: { after(fn: () => void): void }, page: Page, cl
   for (const role of ["gateway", "router", "manager", "monitor"]) {
     assert.equal(await page.locator(`tr[data-key^="${role}:"][data-status="up"]`).count(), 1, `${role} row up`);
   }
+  // Redis and the store have cards of their own.
+  await page.locator('[data-testid="component-redis"][data-status="up"]').waitFor({ timeout: 10_000 });
+  await page.locator('[data-testid="component-store"][data-status="up"]').waitFor({ timeout: 10_000 });
+  assert.match((await page.locator('[data-testid="component-redis"]').textContent()) ?? "", new RegExp(`127\\.0\\.0\\.1:${cl.redis.port}[\\s\\S]*PING`));
+  // Every row says why it has its status (the Details column is never empty).
+  for (const reason of await page.locator('#processes [data-testid="reason"]').allTextContents()) assert.ok(reason.trim().length > 5, `reason: ${JSON.stringify(reason)}`);
   const before = await sessionsShown(page);
   assert.equal(before, 0);
 
@@ -94,6 +100,8 @@ async function checkDashboard(t: { after(fn: () => void): void }, page: Page, cl
   for (let i = 0; i < 6; i++) clients.push(await cl.client(`web${i}`, { via: i % 3 === 0 ? b.addr : a.addr, heartbeatMs: 1000 }));
   await page.locator(SESSIONS, { hasText: /^6$/ }).waitFor({ timeout: 10_000 });
   assert.equal(await sessionsShown(page), 6);
+  // Client connections only: the router's, manager's and monitor's links to each server are not counted.
+  await page.locator('[data-testid="total-sessions"] .kpi-note', { hasText: /^6 client connections$/ }).waitFor({ timeout: 5000 });
   assert.equal(await page.locator(`tr[data-key="msg_server:${b.addr}"]`).getAttribute("data-status"), "up");
   const traffic = setInterval(() => {
     for (let i = 0; i < 3; i++) void clients[i]!.sendP2P(`web${i + 1}`, "hello").catch(() => undefined);
@@ -102,12 +110,31 @@ async function checkDashboard(t: { after(fn: () => void): void }, page: Page, cl
   await sleep(6000); // a few samples of traffic, so the charts have lines to show
   await waitFor("a message rate", async () => Number(await page.locator('[data-testid="total-msgs-in"] [data-value]').textContent()) > 0, 5000);
   assert.equal(await page.locator(".chart-empty:visible").count(), 0, "every chart has data");
+  const text = (await page.locator("main").textContent()) ?? "";
+  assert.doesNotMatch(text, /(^|[^\d,.])1 (sessions|client connections|connections|links|topics|errors|live msg_servers)\b/, "singular after 1");
   await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
   // The README's image is refreshed on request only, so a test run leaves the work tree clean.
   if (process.env.FISHCHAT_UPDATE_SCREENSHOT === "1") {
     mkdirSync(join(REPO, "docs", "img"), { recursive: true });
     copyFileSync(join(ARTIFACTS, "dashboard.png"), README_IMAGE);
   }
+
+  // Redis down: its card says so in words, every process turns stale, nothing in the page is green.
+  await cl.redis.kill();
+  // (For a moment it may say the connection was closed; then the re-dial is refused.)
+  const redisCard = page.locator('[data-testid="component-redis"][data-status="down"]', { hasText: "refuses connections" });
+  await redisCard.waitFor({ timeout: 8000 });
+  assert.match((await redisCard.locator('[data-testid="reason"]').textContent()) ?? "", new RegExp(`^Redis at 127\\.0\\.0\\.1:${cl.redis.port} refuses connections`));
+  await waitFor("every row stale", async () => (await page.locator("#processes tr[data-status]").count()) === (await page.locator('#processes tr[data-status="stale"]').count()), 8000);
+  // No process is shown up; the store, which works without Redis, may well be.
+  assert.equal(await page.locator("#processes .pill-up, #servers .pill-up").count(), 0, "no process green while Redis is down");
+  assert.match((await page.locator('[data-testid="banner-registry"]').textContent()) ?? "", /refuses connections/);
+  assert.doesNotMatch((await page.locator("main").textContent()) ?? "", /ECONNREFUSED|Stream isn't writeable|max retries/);
+  await page.locator('[data-testid="component-store"][data-status="up"]').waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, "dashboard-redis-down.png"), fullPage: true });
+  await cl.redis.restart();
+  await page.locator('[data-testid="component-redis"][data-status="up"]').waitFor({ timeout: 10_000 });
+  await waitFor("every row up again", async () => (await page.locator('#processes tr[data-status="up"]').count()) === 6, 15_000);
 
   // Kill one msg_server: its row and card turn down, and the count drops to what is left.
   const killedAt = Date.now();

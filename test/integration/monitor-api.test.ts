@@ -1,9 +1,16 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import type { HistoryResponse, Overview, ProcessDetail, SeriesData, TickEvent } from "../../services/monitor/api-types.js";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { ComponentView, HistoryResponse, Overview, ProcessDetail, SeriesData, TickEvent } from "../../services/monitor/api-types.js";
 import type { FishChatClient } from "../../shared/client/client.js";
-import { startCluster, statsOf } from "../support/cluster.js";
-import { freePort, waitFor } from "../support/ports.js";
+import { SERVICE_NODE_FLAGS } from "../../shared/runtime-flags.js";
+import { SECRET, startCluster, statsOf } from "../support/cluster.js";
+import { freePort, portOpen, waitFor } from "../support/ports.js";
+import { startRedis } from "../support/redis.js";
 
 /**
  * The monitor against a real cluster: every figure checked here is one the test caused (clients
@@ -75,6 +82,42 @@ function parseProm(text: string): Map<string, PromFamily> {
     f.samples.push({ labels, value });
   }
   return families;
+}
+
+interface RawResponse {
+  status: number;
+  headers: Map<string, string>;
+  body: string;
+}
+
+/**
+ * One HTTP/1.1 request written byte by byte, so the Host and Origin headers are exactly what a
+ * DNS-rebinding page's browser would send (fetch() does not let a caller forge Host). The
+ * response is read until the server closes; an event stream is cut after its first bytes.
+ */
+function rawRequest(port: number, path: string, headers: Record<string, string>, httpVersion = "1.1"): Promise<RawResponse> {
+  return new Promise((res, rej) => {
+    const sock = connect({ host: "127.0.0.1", port });
+    let buf = "";
+    const done = () => {
+      sock.destroy();
+      const head = buf.slice(0, buf.indexOf("\r\n\r\n"));
+      const [statusLine, ...lines] = head.split("\r\n");
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? "")?.[1]);
+      const h = new Map(lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+      res({ status, headers: h, body: buf.slice(head.length + 4) });
+    };
+    sock.setEncoding("utf8");
+    sock.on("data", (d: string) => {
+      buf += d;
+      // A stream never ends by itself: its head and first event are enough.
+      if (/content-type: text\/event-stream/i.test(buf) && buf.includes("event: overview")) done();
+    });
+    sock.on("end", done);
+    sock.on("error", rej);
+    const lines = [`GET ${path} HTTP/${httpVersion}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), "Connection: close", "", ""];
+    sock.write(lines.join("\r\n"));
+  });
 }
 
 function lastOf(s: SeriesData, name: string): number | null | undefined {
@@ -225,6 +268,68 @@ test("monitor API: overview, history, detail, metrics and stream match what the 
     assert.match(page.headers.get("content-security-policy") ?? "", /default-src 'self'/);
   });
 
+  await t.test("components: Redis and the store are up, each with its own reason", async () => {
+    const o = await waitFor("both components up", async () => {
+      const o = await api.json<Overview>("/api/overview");
+      return o.components.every((c) => c.status === "up") ? o : null;
+    });
+    const redis = o.components.find((c) => c.key === "redis")!;
+    assert.equal(redis.addr, `127.0.0.1:${cl.redis.port}`);
+    assert.match(redis.reason, /^PING \d+(\.\d)? ms · registry read \d+(\.\d)? ms$/);
+    assert.ok(redis.latencyMs !== null && redis.latencyMs >= 0 && redis.latencyMs < 250);
+    const store = o.components.find((c) => c.key === "store")!;
+    assert.deepEqual(store.parts.map((p) => p.id).sort(), [a.addr, b.addr].sort(), "one part per msg_server");
+    assert.ok(store.parts.every((p) => p.status === "up"), JSON.stringify(store.parts));
+    // Client connections leave out the router's, manager's and monitor's links (3 per server).
+    assert.equal(o.totals.connections, 5);
+    const sa = o.processes.find((p) => p.addr === a.addr)!.stats;
+    assert.equal(sa.clientConnections, 3);
+    assert.equal(sa.connections, 6, "3 clients + router, manager and monitor links");
+    const m = parseProm(await (await api.get("/metrics")).text());
+    assert.deepEqual(
+      m.get("fishchat_component_up")!.samples.map((x) => `${x.labels.component}=${x.value}`).sort(),
+      ["redis=1", "store=1"],
+    );
+  });
+
+  await t.test("Host and Origin: a DNS-rebinding request is refused with a clear JSON error", async () => {
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+    const own = `127.0.0.1:${port}`;
+    assert.equal((await rawRequest(port, "/api/overview", { Host: own, ...auth })).status, 200, "the monitor's own address");
+    assert.equal((await rawRequest(port, "/api/overview", { Host: `localhost:${port}`, ...auth })).status, 200);
+    assert.equal((await rawRequest(port, "/api/overview", { Host: `[::1]:${port}`, ...auth })).status, 200);
+    for (const [path, host] of [
+      ["/api/overview", `attacker.example:${port}`],
+      ["/api/overview", "attacker.example"],
+      ["/", `attacker.example:${port}`],
+      ["/metrics", `localhost.attacker.example:${port}`],
+      ["/api/events", `attacker.example:${port}`],
+      ["/api/overview", `127.0.0.1:${port + 1}`],
+    ] as const) {
+      const r = await rawRequest(port, path, { Host: host, ...auth });
+      assert.equal(r.status, 421, `${path} with Host ${host}`);
+      assert.match(r.headers.get("content-type") ?? "", /^application\/json/);
+      const body = JSON.parse(r.body) as { error: string; message: string };
+      assert.equal(body.error, "misdirected_request");
+      assert.match(body.message, /does not answer to the host name .*http\.allowedHosts/);
+      assert.doesNotMatch(r.body, /processes|sessions/, "no cluster data in the refusal");
+    }
+    const bare = await rawRequest(port, "/api/overview", auth, "1.0");
+    assert.equal(bare.status, 421, "no Host at all (HTTP/1.0)");
+    assert.equal((await rawRequest(port, "/healthz", { Host: "attacker.example" })).status, 200, "/healthz reveals nothing and answers load balancers");
+
+    // The live stream: a page of another origin may not open it, the dashboard's own origin may.
+    for (const origin of ["http://attacker.example", `http://attacker.example:${port}`, "null", `http://127.0.0.1:${port + 1}`]) {
+      const r = await rawRequest(port, "/api/events", { Host: own, Origin: origin, ...auth });
+      assert.equal(r.status, 403, `Origin ${origin}`);
+      assert.equal((JSON.parse(r.body) as { error: string }).error, "forbidden_origin");
+    }
+    const live = await rawRequest(port, "/api/events", { Host: own, Origin: `http://${own}`, ...auth });
+    assert.equal(live.status, 200);
+    assert.match(live.headers.get("content-type") ?? "", /^text\/event-stream/);
+    assert.equal((await rawRequest(port, "/api/events", { Host: own, Origin: `http://localhost:${port}`, ...auth })).status, 200);
+  });
+
   await t.test("a killed msg_server is shown down within a few seconds", async () => {
     const killedAt = Date.now();
     await b.kill();
@@ -270,4 +375,110 @@ test("monitor auth: basic-auth credentials guard everything, the token works alo
   assert.equal((await api.get("/metrics", { Authorization: `Bearer ${TOKEN}` })).status, 200, "the token is accepted as well");
   assert.equal((await api.get("/api/overview", { Authorization: "Bearer nope" })).status, 401);
   assert.equal((await api.get("/healthz", {})).status, 200, "health checks need no credentials");
+});
+
+test("Redis down: Redis shows down in words, every process goes stale, nothing is up; back up after a restart", { timeout: 60_000 }, async (t) => {
+  const cl = await startCluster(t, { msgServers: 1, router: false, monitor: true });
+  const api = http(cl.monitorHttpPort, null);
+  const overview = () => api.json<Overview>("/api/overview");
+  const comp = (o: Overview, key: ComponentView["key"]) => o.components.find((c) => c.key === key)!;
+  const redisAt = `127.0.0.1:${cl.redis.port}`;
+  await waitFor("everything up", async () => {
+    const o = await overview();
+    return o.processes.length === 3 && o.processes.every((p) => p.status === "up") && o.components.every((c) => c.status === "up");
+  });
+
+  const killedAt = Date.now();
+  await cl.redis.kill();
+  const down = await waitFor("Redis down and nothing up", async () => {
+    const o = await overview();
+    return comp(o, "redis").status === "down" && o.processes.every((p) => p.status !== "up") ? o : null;
+  }, 10_000);
+  const tookMs = Date.now() - killedAt;
+  assert.ok(tookMs < 5000, `shown within ${tookMs} ms (sampleMs is 500)`);
+  const redis = comp(down, "redis");
+  assert.equal(redis.reason, `Redis at ${redisAt} refuses connections (is redis-server running?)`);
+  assert.equal(down.registryError, redis.reason, "the registry error is worded the same way");
+  assert.doesNotMatch(JSON.stringify(down), /ECONNREFUSED|Stream isn't writeable|max retries|enableOfflineQueue/, "no raw ioredis text anywhere");
+  assert.deepEqual(down.processes.map((p) => p.status), ["stale", "stale", "stale"], down.processes.map((p) => `${p.key}: ${p.reason}`).join("\n"));
+  assert.match(down.processes[0]!.reason, /^Redis cannot be read/);
+  assert.match(down.processes.find((p) => p.role === "msg_server")!.reason, /link and beats are fresh/);
+  assert.equal(down.totals.processesUp, 0);
+  assert.equal(comp(down, "store").status, "up", "the store does not depend on Redis");
+  const m = parseProm(await (await api.get("/metrics")).text());
+  assert.ok(m.get("fishchat_process_up")!.samples.every((x) => x.value === 0 && x.labels.status === "stale"));
+  assert.deepEqual(m.get("fishchat_component_up")!.samples.find((x) => x.labels.component === "redis")?.labels.status, "down");
+
+  // Heartbeat ages keep growing on the monitor's clock while nothing new can be read.
+  await new Promise((r) => setTimeout(r, 1500));
+  const later = await overview();
+  assert.ok(later.processes.every((p) => p.status === "stale" && (p.heartbeatAgeMs ?? 0) >= 1500), later.processes.map((p) => `${p.key} ${p.status} ${p.heartbeatAgeMs}`).join(", "));
+
+  await cl.redis.restart();
+  const back = await waitFor("all up again", async () => {
+    const o = await overview();
+    return comp(o, "redis").status === "up" && o.processes.every((p) => p.status === "up") ? o : null;
+  }, 15_000);
+  assert.equal(back.registryError, null);
+  const r = comp(back, "redis");
+  assert.equal(r.lastError, `Redis at ${redisAt} refuses connections (is redis-server running?)`, "the last error stays visible after recovery");
+  assert.ok(r.since !== null && r.since >= killedAt);
+});
+
+test("a late heartbeat is stale while its TTL key still says alive", { timeout: 40_000 }, async (t) => {
+  // A long TTL and a short staleness limit: a frozen process stays "alive" in Redis for 20 s, but the monitor calls it stale after 1.2 s.
+  const cl = await startCluster(t, {
+    msgServers: 1,
+    router: false,
+    monitor: true,
+    conf: { gateway: { registryTtlMs: 20_000 }, monitor: { heartbeatStaleMs: 1200 } },
+  });
+  const api = http(cl.monitorHttpPort, null);
+  const gw = await waitFor("gateway up", async () => (await api.json<Overview>("/api/overview")).processes.find((p) => p.role === "gateway" && p.status === "up"));
+  const frozenAt = Date.now();
+  cl.gateway!.proc!.kill("SIGSTOP");
+  try {
+    const stale = await waitFor("gateway stale", async () => (await api.json<Overview>("/api/overview")).processes.find((p) => p.key === gw.key && p.status === "stale"), 5000);
+    assert.match(stale.reason, /registry heartbeat is late: last seen \d+(\.\d)? s ago, expected within 1\.2 s/);
+    assert.ok(Date.now() - frozenAt < 3000, "stale long before the 20 s TTL");
+  } finally {
+    // A stopped process would also hold up the cluster's SIGTERM at teardown.
+    cl.gateway!.proc!.kill("SIGCONT");
+  }
+  await waitFor("gateway up again", async () => (await api.json<Overview>("/api/overview")).processes.find((p) => p.key === gw.key && p.status === "up"), 5000);
+});
+
+const MONITOR_MAIN = resolve(import.meta.dirname, "../../services/monitor/main.js");
+
+test("exposure: an open monitor API on all interfaces refuses to start (exit 2, one line); with a token it starts", { timeout: 30_000 }, async (t) => {
+  const redis = await startRedis({ aof: false });
+  t.after(() => redis.stop());
+  const dir = mkdtempSync(join(tmpdir(), "fc-monitor-exposure-"));
+  const [listen, httpPort] = [await freePort(), await freePort()];
+  const conf = (http: Record<string, unknown>) => {
+    const f = join(dir, `monitor-${Object.keys(http).length}.json`);
+    const body = { clusterSecret: SECRET, listen: `127.0.0.1:${listen}`, redis: { host: "127.0.0.1", port: redis.port }, http: { host: "0.0.0.0", port: httpPort, ...http } };
+    writeFileSync(f, JSON.stringify(body));
+    return f;
+  };
+  const open = spawnSync(process.execPath, [...SERVICE_NODE_FLAGS, MONITOR_MAIN, `-conf_file=${conf({})}`], { encoding: "utf8", timeout: 15_000 });
+  assert.equal(open.status, 2, `exit code; stderr: ${open.stderr}`);
+  const lines = open.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, open.stderr);
+  assert.match(lines[0]!, new RegExp(`^monitor: IM_ERR_CONFIG refusing to start: monitor http 0\\.0\\.0\\.0:${httpPort} is reachable beyond this machine without credentials; set http\\.token`));
+  assert.equal(await portOpen(httpPort), false, "nothing was listening");
+
+  const p = spawn(process.execPath, [...SERVICE_NODE_FLAGS, MONITOR_MAIN, `-conf_file=${conf({ token: "a-long-enough-monitor-token" })}`], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  p.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  p.stderr.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => p.once("exit", (code) => r(code)));
+  t.after(() => p.kill("SIGKILL"));
+  await waitFor(`monitor listening on 0.0.0.0:${httpPort} (output: ${out})`, () => p.exitCode === null && portOpen(httpPort), 15_000);
+  // Token required on the data, and the Host check on: the rebinding name is refused even with it.
+  assert.equal((await rawRequest(httpPort, "/api/overview", { Host: `127.0.0.1:${httpPort}` })).status, 401);
+  assert.equal((await rawRequest(httpPort, "/api/overview", { Host: `127.0.0.1:${httpPort}`, Authorization: "Bearer a-long-enough-monitor-token" })).status, 200);
+  assert.equal((await rawRequest(httpPort, "/api/overview", { Host: `attacker.example:${httpPort}`, Authorization: "Bearer a-long-enough-monitor-token" })).status, 421);
+  p.kill("SIGTERM");
+  assert.equal(await exited, 0);
 });

@@ -14,7 +14,14 @@ export function renderBanners(el: HTMLElement, o: Overview | null, stream: Strea
     items.push(h("div", { class: "banner banner-error", "data-testid": "banner-stream" }, `Lost contact with the monitor: ${stream.message}.${retry} The figures below are frozen.`));
   }
   if (o?.registryError) {
-    items.push(h("div", { class: "banner banner-error", "data-testid": "banner-registry" }, `The monitor cannot read the Redis registry (${o.registryError}); process statuses may be stale.`));
+    items.push(
+      h(
+        "div",
+        { class: "banner banner-error", "data-testid": "banner-registry" },
+        h("strong", {}, "Redis cannot be read. "),
+        `${o.registryError.replace(/\.$/, "")}. The processes below are shown as they were at the last registry read, marked stale; msg_servers still report over their own links.`,
+      ),
+    );
   }
   for (const p of o?.processes ?? []) {
     if (p.status === "no-contact") items.push(h("div", { class: "banner banner-warn" }, `The monitor lost contact with ${p.role} ${p.id}: ${p.reason}.`));

@@ -42,6 +42,8 @@ class ServerCard {
     const s = p.stats;
     const r = p.rates;
     const live = p.status !== "down";
+    const clients = s.clientConnections ?? s.connections ?? 0;
+    const links = s.clientConnections === undefined ? 0 : Math.max(0, (s.connections ?? 0) - s.clientConnections);
     fill(
       this.head,
       h("h3", { class: "mono" }, p.id),
@@ -51,8 +53,9 @@ class ServerCard {
             "div",
             { class: "facts" },
             h("span", {}, "up ", h("b", {}, duration(p.uptimeMs))),
-            h("span", {}, h("b", {}, int(s.connections ?? 0)), " connections"),
-            h("span", {}, h("b", {}, int(s.topics ?? 0)), " topics"),
+            h("span", {}, h("b", {}, int(clients)), clients === 1 ? " client connection" : " client connections"),
+            links > 0 ? h("span", {}, h("b", {}, int(links)), links === 1 ? " internal link" : " internal links") : null,
+            h("span", {}, h("b", {}, int(s.topics ?? 0)), s.topics === 1 ? " topic" : " topics"),
             h("span", {}, "loop lag ", h("b", {}, ms(s.eventLoopLagMs))),
             h("span", {}, "RSS ", h("b", {}, bytes(s.rssBytes))),
             h("span", {}, h("b", {}, rate((r.errors ?? 0) + (r.protocolErrors ?? 0))), " errors/s"),
