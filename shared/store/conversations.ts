@@ -81,6 +81,14 @@ export function readSeqArg(seq: number): number {
   return Math.max(0, Math.floor(seq));
 }
 
+/** A page cursor as given by a client: IM_ERR_BAD_ARGS unless it is a number and a string. */
+export function checkCursor(before: ConversationCursor | undefined): void {
+  if (before === undefined) return;
+  if (!Number.isFinite(before.activity) || typeof before.conv !== "string") {
+    throw new CommandError(ErrorCode.IM_ERR_BAD_ARGS, "conversation cursor must be {activity: number, conv: string}");
+  }
+}
+
 /** Byte order of UTF-8, which is how LMDB keys and MongoDB strings compare. */
 function compareUtf8(a: string, b: string): number {
   return a === b ? 0 : Buffer.compare(Buffer.from(a), Buffer.from(b));

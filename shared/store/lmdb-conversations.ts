@@ -10,6 +10,7 @@
  */
 import { MAX_POS, assertKeyFits, clampLimit, type LmdbDbs, type P2PHead } from "./lmdb-layout.js";
 import {
+  checkCursor,
   convTarget,
   isAfter,
   mergePage,
@@ -143,6 +144,7 @@ export function lmdbConversationOps(dbs: LmdbDbs): ConversationOps {
     },
 
     async conversations(clientId, limit, before) {
+      checkCursor(before);
       const n = clampLimit(limit);
       if (n === 0) return [];
       return mergePage(p2pPage(clientId, n, before), topicEntries(clientId, before), n);

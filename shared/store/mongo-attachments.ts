@@ -29,7 +29,7 @@ import {
   type NewAttachment,
   type PutAttachmentOptions,
 } from "./attachments.js";
-import { ATTACHMENT_BUCKET, type AttachmentChunkDoc, type AttachmentFileDoc, type AttachmentMeta, type MongoModels } from "./mongo-models.js";
+import { ATTACHMENT_BUCKET, isDuplicateKey, type AttachmentChunkDoc, type AttachmentFileDoc, type AttachmentMeta, type MongoModels } from "./mongo-models.js";
 import type { Store, StoreLimits } from "./store.js";
 
 export type AttachmentOps = Pick<Store, "putAttachment" | "attachmentInfo" | "readAttachment" | "deleteAttachment" | "attachmentsOf">;
@@ -83,7 +83,12 @@ export function mongoAttachmentOps(conn: Connection, models: MongoModels, limits
   }
 
   async function remove(id: string): Promise<boolean> {
-    await AttachmentWork.updateOne({ _id: id }, { $setOnInsert: { startedAt: new Date(), deleting: true } }, { upsert: true });
+    try {
+      await AttachmentWork.updateOne({ _id: id }, { $setOnInsert: { startedAt: new Date(), deleting: true } }, { upsert: true });
+    } catch (err) {
+      // A concurrent delete of the same id created the record first: it exists, as wanted.
+      if (!isDuplicateKey(err)) throw err;
+    }
     // findOneAndDelete: of two concurrent deletes exactly one sees the document.
     const doc = await files.findOneAndDelete({ _id: id });
     if (doc !== null) {

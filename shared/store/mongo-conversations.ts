@@ -9,8 +9,8 @@
  * These writes follow the insert, so a crash in between leaves a message the list does not show
  * yet; a retry of that send (same cmid) repeats them, and so does the next message.
  */
-import type { AnyBulkWriteOperation } from "mongoose";
-import { convTarget, isAfter, mergePage, readSeqArg, summary, type ConversationCursor, type ConversationSummary } from "./conversations.js";
+import type { mongo } from "mongoose";
+import { checkCursor, convTarget, isAfter, mergePage, readSeqArg, summary, type ConversationCursor, type ConversationSummary } from "./conversations.js";
 import { isDuplicateKey, type ConversationDoc, type MessageDoc, type MongoModels } from "./mongo-models.js";
 import type { Store, StoredMessage } from "./store.js";
 
@@ -49,7 +49,10 @@ function positiveLimit(limit: number): number {
 }
 
 export function mongoConversationOps({ Conversation, Counter, Message, Member, TopicInfo }: MongoModels): ConversationOps & ConversationHooks {
-  const conversations = Conversation.collection;
+  const db = Conversation.db.db;
+  if (!db) throw new Error("MongoDB connection has no database handle");
+  // The driver's collection: mongoose 9 refuses update pipelines unless told, and casts nothing here anyway.
+  const conversations = db.collection<ConversationDoc>(Conversation.collection.collectionName);
 
   async function head(conv: string): Promise<number> {
     return (await Counter.findById(`conv:${conv}`).lean())?.seq ?? 0;
@@ -122,7 +125,7 @@ export function mongoConversationOps({ Conversation, Counter, Message, Member, T
     async touchP2P(msg) {
       const { conv, seq, ts } = msg;
       const lastSeq = { $ifNull: ["$lastSeq", 0] };
-      const op = (clientId: string, target: string, own: boolean): AnyBulkWriteOperation<ConversationDoc> => ({
+      const op = (clientId: string, target: string, own: boolean): mongo.AnyBulkWriteOperation<ConversationDoc> => ({
         updateOne: {
           filter: { clientId, conv },
           // A pipeline, so lastTs can follow lastSeq only when this message is newer. Every $set
@@ -143,7 +146,7 @@ export function mongoConversationOps({ Conversation, Counter, Message, Member, T
         },
       });
       const ops = msg.from === msg.to ? [op(msg.from, msg.to, true)] : [op(msg.from, msg.to, true), op(msg.to, msg.from, false)];
-      await retryOnceOnDuplicate(() => conversations.bulkWrite(ops as never, { ordered: false }));
+      await retryOnceOnDuplicate(() => conversations.bulkWrite(ops, { ordered: false }));
     },
 
     async markOwnRead(clientId, conv, seq) {
@@ -179,6 +182,7 @@ export function mongoConversationOps({ Conversation, Counter, Message, Member, T
     readPositions,
 
     async conversations(clientId, limit, before) {
+      checkCursor(before);
       const n = positiveLimit(limit);
       if (n === 0) return [];
       const [p2p, topics] = await Promise.all([p2pPage(clientId, n, before), topicEntries(clientId, before)]);

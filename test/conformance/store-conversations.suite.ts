@@ -119,6 +119,7 @@ export function registerConversationTests(factory: StoreFactory): void {
       assert.deepEqual((await allPages(s, "alice", 2)).map((p) => p.map((c) => c.conv)), [expected.slice(0, 2), expected.slice(2, 4), expected.slice(4)]);
       assert.deepEqual(await s.conversations("alice", 0), [], "limit 0 is nothing, not everything");
       assert.deepEqual(await s.conversations("nobody", 10), []);
+      await rejectsWithCode(s.conversations("alice", 10, { activity: Number.NaN, conv: "x" }), ErrorCode.IM_ERR_BAD_ARGS);
 
       // A new message moves its conversation to the top, once.
       await s.appendP2P(p2p("bob", "alice", "back", { ts: 400 }));
