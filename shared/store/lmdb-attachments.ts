@@ -52,7 +52,9 @@ function toInfo(id: string, f: FileValue): AttachmentInfo {
 
 /** Remove every chunk of `id` (whatever was written) and its upload record. Inside a write transaction. */
 function removeChunksSync(dbs: LmdbDbs, id: string): void {
-  for (const key of dbs.chunks.getKeys({ start: [id, 0], end: [id, MAX_POS] })) dbs.chunks.removeSync(key);
+  // Collect first: removing under a live cursor of the same transaction is not safe in lmdb-js.
+  const keys = Array.from(dbs.chunks.getKeys({ start: [id, 0], end: [id, MAX_POS] }));
+  for (const key of keys) dbs.chunks.removeSync(key);
   dbs.uploads.removeSync(id);
 }
 

@@ -24,8 +24,8 @@ import type { Store, StoredMessage } from "./store.js";
 
 export type ConversationOps = Pick<Store, "setReadPosition" | "readPositions" | "conversations">;
 
-/** No previous message, or one from before p2pHeads: no `recent` key to move. */
-const NO_TS = -1;
+/** No previous message, or one from before p2pHeads: no `recent` key to move. Never a message's ts. */
+const NO_TS = Number.NEGATIVE_INFINITY;
 
 /** A p2p conversation's head; a store from before p2pHeads kept only its seq in `seqs`. */
 function p2pHead(dbs: LmdbDbs, conv: string): P2PHead {
