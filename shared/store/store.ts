@@ -201,7 +201,8 @@ export interface Store {
    * The bytes of an attachment, or of `range` (inclusive, as HTTP Range; an end past the last byte
    * is clamped), as a stream that reads one chunk at a time. Throws IM_ERR_NO_SUCH_ATTACHMENT, or
    * IM_ERR_BAD_RANGE when the range starts past the last byte or is malformed. If the attachment
-   * is deleted while the stream is being read, the stream fails with IM_ERR_NO_SUCH_ATTACHMENT.
+   * is deleted while the stream is being read, the stream either still delivers the original
+   * bytes or fails with IM_ERR_NO_SUCH_ATTACHMENT (LMDB: at the next chunk); never other bytes.
    */
   readAttachment(id: string, range?: ByteRange): Promise<Readable>;
   /** Delete an attachment, its bytes and its thumbnail. False when it did not exist. */
