@@ -24,6 +24,14 @@ export type MsgLoc =
 /** An inbox entry: where its message is, and its uuid. */
 export type InboxValue = [conv: string, seq: number, uuid: string];
 
+/**
+ * A p2p conversation's counter and summary in one record, rewritten by every append anyway:
+ * `prevTs` finds the `recent` keys to move without reading the previous message, and each
+ * participant's last own seq is its implicit read position (conversations.ts) without a write
+ * per append. "first"/"second" follow the order of the ids in the conversation id.
+ */
+export type P2PHead = [seq: number, ts: number, lastOfFirst: number, lastOfSecond: number];
+
 /** Per-recipient inbox counters, kept in one record so appendP2P writes one key for both. */
 export type InboxMeta = [head: number, pending: number];
 
@@ -33,14 +41,39 @@ export interface TopicValue {
   memberCount: number;
 }
 
+/** An attachment's record; its bytes are in `chunks`. */
+export interface FileValue {
+  name: string;
+  mime: string;
+  size: number;
+  owner: string;
+  conv: string;
+  createdAt: number;
+  /** Bytes per chunk when it was written (every chunk but the last is full). */
+  chunkBytes: number;
+  thumbnailId?: string;
+  thumbnailOf?: string;
+}
+
+/** An upload in progress: who writes it, so a sweep can tell a dead writer's leftovers. */
+export interface UploadValue {
+  pid: number;
+  startedAt: number;
+}
+
 export interface LmdbDbs {
   env: RootDatabase;
   /** [conv, seq] -> message. Never deleted: it is the conversation history. */
   msgs: Database<StoredMessage, [string, number]>;
   /** [from, cmid] -> location of the first message sent with that cmid. */
   dedup: Database<MsgLoc, [string, string]>;
-  /** conv (p2p conversation id or topic name) -> highest seq allocated. */
+  /**
+   * topic name -> highest seq allocated. Also p2p conversations written before `p2pHeads`
+   * existed: their next append moves the counter there.
+   */
   seqs: Database<number, string>;
+  /** p2p conversation id -> its head: highest seq, last message's ts, each participant's last own seq. */
+  p2pHeads: Database<P2PHead, string>;
   /** recipient -> [highest ipos allocated, unacknowledged count]. */
   inboxMeta: Database<InboxMeta, string>;
   /**
@@ -58,6 +91,26 @@ export interface LmdbDbs {
   /** [clientId, topic] -> acknowledged seq. */
   cursors: Database<number, [string, string]>;
   clients: Database<ClientRecord, string>;
+  /**
+   * [clientId, conv] -> read position: explicit READs, the sender's own appends, topic joins.
+   * Unread counts are head - read (conversations.ts), so nothing here is written per recipient.
+   */
+  reads: Database<number, [string, string]>;
+  /**
+   * [clientId, activity ts, conv] -> 1: the client's p2p conversations by last activity, for
+   * conversations() (a reverse range scan). Each append moves the entries of both participants:
+   * it removes the keys with the previous message's ts and puts the new ones. Topics are not
+   * here: their activity comes from the topic head, so a post costs no write per member.
+   */
+  recent: Database<1, [string, number, string]>;
+  /** attachment id -> its record; written last, in the transaction with its final chunk. */
+  files: Database<FileValue, string>;
+  /** [attachment id, chunk index] -> raw bytes (binary encoding, no msgpack). */
+  chunks: Database<Buffer, [string, number]>;
+  /** [conv, createdAt, attachment id] -> 1: attachmentsOf() for retention. */
+  convFiles: Database<1, [string, number, string]>;
+  /** attachment id -> the upload still writing its chunks; swept at open when its process is gone. */
+  uploads: Database<UploadValue, string>;
 }
 
 /** Upper bound for numeric key parts; seqs and positions are safe integers. */
@@ -80,13 +133,14 @@ export type Durability = "commit" | "flush" | "os";
 export function openDbs(path: string, durability: Durability = "commit"): LmdbDbs {
   // maxDbs leaves room for a few more sub-databases without reformatting the environment.
   const env = open({ path, maxDbs: 32, ...(durability === "os" ? { noSync: true, overlappingSync: false, useWritemap: true } : {}) });
-  const db = <V, K extends string | [string, number] | [string, string]>(name: string) =>
+  const db = <V, K extends string | [string, number] | [string, string] | [string, number, string]>(name: string) =>
     env.openDB<V, K>({ name });
   return {
     env,
     msgs: db("msgs"),
     dedup: db("dedup"),
     seqs: db("seqs"),
+    p2pHeads: db("p2pHeads"),
     inboxMeta: db("inboxMeta"),
     inbox: db("inbox"),
     topics: db("topics"),
@@ -94,6 +148,12 @@ export function openDbs(path: string, durability: Durability = "commit"): LmdbDb
     memberOf: db("memberOf"),
     cursors: db("cursors"),
     clients: db("clients"),
+    reads: db("reads"),
+    recent: db("recent"),
+    files: db("files"),
+    chunks: env.openDB<Buffer, [string, number]>({ name: "chunks", encoding: "binary" }),
+    convFiles: db("convFiles"),
+    uploads: db("uploads"),
   };
 }
 

@@ -12,11 +12,14 @@
  * of appendP2P calls costs one commit. A resolved promise means that commit happened; with the
  * default overlappingSync the data is visible to other processes and survives a crash of ours.
  *
- * Layout: lmdb-layout.ts. Topics, members and cursors: lmdb-topics.ts.
+ * Layout: lmdb-layout.ts. Topics, members and cursors: lmdb-topics.ts. Read positions and the
+ * conversation list: lmdb-conversations.ts. Attachments: lmdb-attachments.ts.
  */
 import { mkdir } from "node:fs/promises";
 import { CommandError, ErrorCode, UnavailableError } from "../errors.js";
-import { MAX_POS, assertKeyFits, type Durability, clampLimit, convRange, findOriginal, nextSeq, openDbs, putMessage, type LmdbDbs } from "./lmdb-layout.js";
+import { MAX_POS, assertKeyFits, type Durability, clampLimit, convRange, findOriginal, openDbs, putMessage, type LmdbDbs } from "./lmdb-layout.js";
+import { lmdbAttachmentOps, sweepStaleUploads } from "./lmdb-attachments.js";
+import { lmdbConversationOps, nextP2PSeq, touchRecent } from "./lmdb-conversations.js";
 import { lmdbTopicOps } from "./lmdb-topics.js";
 import { p2pConversation } from "../protocol/conversation.js";
 import type { AppendP2PResult, ClientRecord, InboxEntry, NewP2PMessage, Store, StoreLimits, StoredMessage } from "./store.js";
@@ -47,12 +50,43 @@ export async function openLmdbStore(opts: LmdbStoreOptions): Promise<Store> {
   // old snapshot, so LMDB cannot reuse them and the file keeps growing until the slot is cleared.
   const stale = dbs.env.readerCheck();
   if (stale > 0) opts.log?.warn({ path: opts.path, stale }, "cleared stale LMDB reader slots left by dead processes");
-  const store = withFreshReads(lmdbStore(dbs, opts.limits), dbs);
-  return opts.durability === "flush" ? withFlushedWrites(store, dbs) : store;
+  const swept = await sweepStaleUploads(dbs);
+  if (swept > 0) opts.log?.warn({ path: opts.path, swept }, "removed the chunks of attachment uploads whose process died");
+  const fresh = withFreshReads(lmdbStore(dbs, opts.limits), dbs);
+  const store = opts.durability === "flush" ? withFlushedWrites(fresh, dbs) : fresh;
+  opened.set(store, dbs);
+  return store;
+}
+
+const opened = new WeakMap<Store, LmdbDbs>();
+
+/** The sub-databases behind a store this module opened: for tests and maintenance tools only. */
+export function lmdbDbsOf(store: Store): LmdbDbs | undefined {
+  return opened.get(store);
+}
+
+/**
+ * Attachment leftovers: chunks that belong to no attachment, plus upload records. Zero unless an
+ * upload is running or a process died during one (the next open sweeps those).
+ */
+export function lmdbAttachmentLeftovers(dbs: LmdbDbs): number {
+  dbs.env.resetReadTxn();
+  let n = dbs.uploads.getCount();
+  for (const key of dbs.chunks.getKeys()) if (dbs.files.get(key[0]) === undefined) n++;
+  return n;
 }
 
 /** Writes that precede an acknowledgement; with durability "flush" they resolve once on disk. */
-const ACKED_WRITES = ["appendP2P", "appendTopic", "createTopic", "addMember", "removeMember"] as const satisfies readonly (keyof Store)[];
+const ACKED_WRITES = [
+  "appendP2P",
+  "appendTopic",
+  "createTopic",
+  "addMember",
+  "removeMember",
+  "setReadPosition",
+  "putAttachment",
+  "deleteAttachment",
+] as const satisfies readonly (keyof Store)[];
 
 function withFlushedWrites(store: Store, dbs: LmdbDbs): Store {
   const out = { ...store } as Record<string, unknown>;
@@ -82,6 +116,11 @@ const READS = [
   "inboxPending",
   "history",
   "getClient",
+  "readPositions",
+  "conversations",
+  "attachmentInfo",
+  "readAttachment",
+  "attachmentsOf",
 ] as const satisfies readonly (keyof Store)[];
 
 /**
@@ -111,10 +150,13 @@ function lmdbStore(dbs: LmdbDbs, limits: StoreLimits): Store {
     kind: "lmdb",
     atomicAppends: true,
     ...lmdbTopicOps(dbs),
+    ...lmdbConversationOps(dbs),
+    ...lmdbAttachmentOps(dbs, limits),
 
     async appendP2P(m: NewP2PMessage): Promise<AppendP2PResult> {
       const max = limits.inboxMaxPending;
-      assertKeyFits(m.from, m.to); // conv key; covers [to, ipos] too
+      // [from, ts, conv] in `recent` holds both ids twice; it covers the conv key and [to, ipos].
+      assertKeyFits(m.from, m.to, m.from, m.to);
       assertKeyFits(m.to, m.uuid);
       if (m.cmid !== undefined) assertKeyFits(m.from, m.cmid);
       const res = await env.transaction((): AppendP2PResult | typeof INBOX_FULL => {
@@ -125,11 +167,12 @@ function lmdbStore(dbs: LmdbDbs, limits: StoreLimits): Store {
         if (pending >= max) return INBOX_FULL;
         const conv = p2pConversation(m.from, m.to);
         const ipos = head + 1;
+        const { seq, prevTs } = nextP2PSeq(dbs, conv, m.from, m.ts);
         const msg: StoredMessage = {
           uuid: m.uuid,
           kind: "p2p",
           conv,
-          seq: nextSeq(dbs, conv),
+          seq,
           from: m.from,
           to: m.to,
           body: m.body,
@@ -139,6 +182,7 @@ function lmdbStore(dbs: LmdbDbs, limits: StoreLimits): Store {
         dbs.inboxMeta.putSync(m.to, [ipos, pending + 1]);
         dbs.inbox.putSync([m.to, ipos], [conv, msg.seq, m.uuid]);
         putMessage(dbs, msg, [conv, msg.seq, m.to, ipos]);
+        touchRecent(dbs, msg, prevTs);
         return { msg, ipos, duplicate: false };
       });
       if (res === INBOX_FULL) {

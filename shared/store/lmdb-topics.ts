@@ -5,6 +5,7 @@
  * outside the transaction (an exception inside a shared lmdb-js batch would not undo earlier puts).
  */
 import { CommandError, ErrorCode } from "../errors.js";
+import { markOwnRead, readFromHead } from "./lmdb-conversations.js";
 import { assertKeyFits, clampLimit, convRange, findOriginal, nextSeq, putMessage, secondPartsAfter, type LmdbDbs } from "./lmdb-layout.js";
 import type { AppendTopicResult, CursorUpdate, NewTopicMessage, Store, StoredMessage, TopicRecord } from "./store.js";
 
@@ -77,6 +78,7 @@ export function lmdbTopicOps(dbs: LmdbDbs): TopicOps {
         dbs.members.putSync([topic, clientId], 1);
         dbs.memberOf.putSync([clientId, topic], 1);
         dbs.topics.putSync(topic, { ...t, memberCount: t.memberCount + 1 });
+        readFromHead(dbs, clientId, topic);
         return true;
       });
       if (added === NO_SUCH_TOPIC) throw noSuchTopic(topic);
@@ -106,7 +108,7 @@ export function lmdbTopicOps(dbs: LmdbDbs): TopicOps {
     },
 
     async appendTopic(m: NewTopicMessage): Promise<AppendTopicResult> {
-      assertKeyFits(m.topic);
+      assertKeyFits(m.from, m.topic);
       if (m.cmid !== undefined) assertKeyFits(m.from, m.cmid);
       const res = await env.transaction((): AppendTopicResult | typeof NO_SUCH_TOPIC => {
         // A retry must succeed even if the topic changed since, so look for the original first.
@@ -125,6 +127,7 @@ export function lmdbTopicOps(dbs: LmdbDbs): TopicOps {
         };
         if (m.cmid !== undefined) msg.cmid = m.cmid;
         putMessage(dbs, msg, [msg.conv, msg.seq]);
+        markOwnRead(dbs, m.from, m.topic, msg.seq);
         return { msg, duplicate: false };
       });
       if (res === NO_SUCH_TOPIC) throw noSuchTopic(m.topic);

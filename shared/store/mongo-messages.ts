@@ -13,6 +13,7 @@
  * limit stricter; `pending` can be recomputed as the number of messages with `inboxOf` = recipient.
  */
 import { CommandError, ErrorCode } from "../errors.js";
+import type { ConversationHooks } from "./mongo-conversations.js";
 import { isDuplicateKey, type MessageDoc, type MongoModels } from "./mongo-models.js";
 import { p2pConversation } from "../protocol/conversation.js";
 import { KeyedSerial } from "../serial.js";
@@ -41,7 +42,7 @@ function positiveLimit(limit: number): number {
   return Number.isFinite(limit) && limit > 0 ? Math.floor(limit) : 0;
 }
 
-export function mongoMessageOps({ Message, Counter, TopicInfo }: MongoModels, limits: StoreLimits): MessageOps {
+export function mongoMessageOps({ Message, Counter, TopicInfo }: MongoModels, limits: StoreLimits, hooks: ConversationHooks): MessageOps {
   // Calls for one conversation run one at a time, in call order, so a sender's pipelined messages
   // get seqs in the order it sent them. LMDB gives this by queueing transactions in call order;
   // here concurrent findOneAndUpdate calls on different pool connections could swap them.
@@ -108,7 +109,13 @@ export function mongoMessageOps({ Message, Counter, TopicInfo }: MongoModels, li
   }
 
   async function appendP2P(m: NewP2PMessage) {
-    const dup = (d: MessageDoc) => ({ msg: toStored(d), ipos: d.ipos ?? 0, duplicate: true });
+    // A retry repeats the conversation summary update too: the first attempt may have stored the
+    // message and failed before it.
+    const dup = async (d: MessageDoc) => {
+      const msg = toStored(d);
+      await hooks.touchP2P(msg);
+      return { msg, ipos: d.ipos ?? 0, duplicate: true };
+    };
     const orig = await findOriginal(m.uuid, m.from, m.cmid);
     if (orig) return dup(orig);
     const ipos = await reserveInbox(m.to);
@@ -127,12 +134,18 @@ export function mongoMessageOps({ Message, Counter, TopicInfo }: MongoModels, li
       if (!winner) throw err;
       return dup(winner);
     }
-    return { msg: toStored(doc), ipos, duplicate: false };
+    const msg = toStored(doc);
+    await hooks.touchP2P(msg);
+    return { msg, ipos, duplicate: false };
   }
 
   async function appendTopic(m: NewTopicMessage) {
+    const dup = async (d: MessageDoc) => {
+      await hooks.markOwnRead(d.from, d.conv, d.seq);
+      return { msg: toStored(d), duplicate: true };
+    };
     const orig = await findOriginal(m.uuid, m.from, m.cmid);
-    if (orig) return { msg: toStored(orig), duplicate: true };
+    if (orig) return dup(orig);
     if (!(await TopicInfo.exists({ TopicName: m.topic }))) {
       throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `topic "${m.topic}" does not exist`);
     }
@@ -145,8 +158,9 @@ export function mongoMessageOps({ Message, Counter, TopicInfo }: MongoModels, li
       if (!isDuplicateKey(err)) throw err;
       const winner = await findOriginal(m.uuid, m.from, m.cmid);
       if (!winner) throw err;
-      return { msg: toStored(winner), duplicate: true };
+      return dup(winner);
     }
+    await hooks.markOwnRead(m.from, m.topic, seq);
     return { msg: toStored(doc), duplicate: false };
   }
 

@@ -67,6 +67,59 @@ export interface ClientInfoDoc {
   LastSeen: number;
 }
 
+/**
+ * A client's state in one conversation (conversations.ts): its read position, and for p2p the
+ * last message's seq and ts, which order the conversation list. Topic documents carry only the
+ * read position: a topic's last message is read from the topic itself, so a post writes nothing
+ * per member.
+ */
+export interface ConversationDoc {
+  clientId: string;
+  conv: string;
+  kind: "p2p" | "topic";
+  /** p2p: the other participant; topic: the topic name. */
+  target: string;
+  read?: number;
+  lastSeq?: number;
+  lastTs?: number;
+}
+
+/** What an attachment's GridFS file document keeps in `metadata`. */
+export interface AttachmentMeta {
+  mime: string;
+  owner: string;
+  conv: string;
+  createdAt: number;
+  thumbnailId?: string;
+  thumbnailOf?: string;
+}
+
+/** A GridFS file document (bucket `attachments`), written by the driver once every chunk is in. */
+export interface AttachmentFileDoc {
+  _id: string;
+  length: number;
+  chunkSize: number;
+  uploadDate: Date;
+  filename: string;
+  metadata: AttachmentMeta;
+}
+
+export interface AttachmentChunkDoc {
+  files_id: string;
+  n: number;
+  data: Buffer;
+}
+
+/**
+ * Work in progress on an attachment: an upload writing chunks, or a delete removing them. A
+ * record older than a day is swept at open (mongo-attachments.ts), so a crash leaves no chunks.
+ */
+export interface AttachmentWorkDoc {
+  _id: string;
+  startedAt: Date;
+  deleting?: boolean;
+}
+
 export interface MongoModels {
   Message: Model<MessageDoc>;
   Counter: Model<CounterDoc>;
@@ -74,7 +127,14 @@ export interface MongoModels {
   Member: Model<MemberDoc>;
   Cursor: Model<CursorDoc>;
   ClientInfo: Model<ClientInfoDoc>;
+  Conversation: Model<ConversationDoc>;
+  AttachmentFile: Model<AttachmentFileDoc>;
+  AttachmentChunk: Model<AttachmentChunkDoc>;
+  AttachmentWork: Model<AttachmentWorkDoc>;
 }
+
+/** The GridFS bucket of attachments: collections `attachments.files` and `attachments.chunks`. */
+export const ATTACHMENT_BUCKET = "attachments";
 
 // No __v: documents are only changed by atomic operators, never by load-modify-save.
 const OPTS = { versionKey: false, bufferCommands: false } as const;
@@ -165,6 +225,56 @@ function clientInfoSchema(): Schema<ClientInfoDoc> {
   return s;
 }
 
+function conversationSchema(): Schema<ConversationDoc> {
+  const s = new Schema<ConversationDoc>(
+    {
+      clientId: { type: String, required: true },
+      conv: { type: String, required: true },
+      kind: { type: String, required: true, enum: ["p2p", "topic"] },
+      target: { type: String, required: true },
+      read: Number,
+      lastSeq: Number,
+      lastTs: Number,
+    },
+    OPTS,
+  );
+  s.index({ clientId: 1, conv: 1 }, { unique: true });
+  // The conversation list: a client's p2p conversations, newest first (topic documents have no lastTs).
+  s.index({ clientId: 1, lastTs: -1, conv: -1 }, { partialFilterExpression: { lastTs: { $exists: true } } });
+  return s;
+}
+
+function attachmentFileSchema(): Schema<AttachmentFileDoc> {
+  const s = new Schema<AttachmentFileDoc>(
+    {
+      _id: { type: String, required: true },
+      length: Number,
+      chunkSize: Number,
+      uploadDate: Date,
+      filename: String,
+      metadata: { mime: String, owner: String, conv: String, createdAt: Number, thumbnailId: String, thumbnailOf: String },
+    },
+    OPTS,
+  );
+  // The GridFS spec's index; the driver would create it on the first upload into an empty bucket.
+  s.index({ filename: 1, uploadDate: 1 });
+  // attachmentsOf(): a conversation's attachments by age, for retention.
+  s.index({ "metadata.conv": 1, "metadata.createdAt": 1 });
+  return s;
+}
+
+function attachmentChunkSchema(): Schema<AttachmentChunkDoc> {
+  const s = new Schema<AttachmentChunkDoc>({ files_id: { type: String, required: true }, n: Number, data: Buffer }, OPTS);
+  s.index({ files_id: 1, n: 1 }, { unique: true });
+  return s;
+}
+
+function attachmentWorkSchema(): Schema<AttachmentWorkDoc> {
+  const s = new Schema<AttachmentWorkDoc>({ _id: { type: String, required: true }, startedAt: Date, deleting: Boolean }, OPTS);
+  s.index({ startedAt: 1 });
+  return s;
+}
+
 /** Compile the models on one connection (never the global mongoose one) and build their indexes. */
 export async function defineModels(conn: Connection): Promise<MongoModels> {
   const models: MongoModels = {
@@ -174,6 +284,10 @@ export async function defineModels(conn: Connection): Promise<MongoModels> {
     Member: conn.model<MemberDoc>("Member", memberSchema(), "topic_members"),
     Cursor: conn.model<CursorDoc>("Cursor", cursorSchema(), "cursors"),
     ClientInfo: conn.model<ClientInfoDoc>("ClientInfo", clientInfoSchema(), "client_info"),
+    Conversation: conn.model<ConversationDoc>("Conversation", conversationSchema(), "conversations"),
+    AttachmentFile: conn.model<AttachmentFileDoc>("AttachmentFile", attachmentFileSchema(), `${ATTACHMENT_BUCKET}.files`),
+    AttachmentChunk: conn.model<AttachmentChunkDoc>("AttachmentChunk", attachmentChunkSchema(), `${ATTACHMENT_BUCKET}.chunks`),
+    AttachmentWork: conn.model<AttachmentWorkDoc>("AttachmentWork", attachmentWorkSchema(), "attachment_work"),
   };
   // init() resolves once the collection and its indexes exist; serving before that could let a
   // duplicate (from, cmid) or a duplicate seq slip in while the unique index is still building.

@@ -8,6 +8,9 @@
  */
 import { createConnection, type Connection } from "mongoose";
 import { ConfigError, ErrorCode, ImError, UnavailableError } from "../errors.js";
+import { SourceError } from "./attachments.js";
+import { mongoAttachmentOps } from "./mongo-attachments.js";
+import { mongoConversationOps } from "./mongo-conversations.js";
 import { mongoMessageOps } from "./mongo-messages.js";
 import { defineModels, type MongoModels } from "./mongo-models.js";
 import { mongoTopicOps } from "./mongo-topics.js";
@@ -105,7 +108,7 @@ export async function openMongoStore(opts: MongoStoreOptions): Promise<Store> {
   try {
     await conn.asPromise();
     const models = await defineModels(conn);
-    return mongoStore(conn, models, opts.limits, mapError);
+    return await mongoStore(conn, models, opts, mapError);
   } catch (err) {
     // Close so the driver's monitoring timers do not keep the process alive after a failed open.
     await conn.close(true).catch(() => undefined);
@@ -126,9 +129,18 @@ function guard<A extends unknown[], R>(op: string, fn: (...args: A) => Promise<R
 
 type MapError = (err: unknown, op: string) => ImError;
 
-function mongoStore(conn: Connection, models: MongoModels, limits: StoreLimits, mapError: MapError): Store {
-  const m = mongoMessageOps(models, limits);
-  const t = mongoTopicOps(models);
+async function mongoStore(conn: Connection, models: MongoModels, opts: MongoStoreOptions, mapError: MapError): Promise<Store> {
+  const c = mongoConversationOps(models);
+  const m = mongoMessageOps(models, opts.limits, c);
+  const t = mongoTopicOps(models, c);
+  const a = mongoAttachmentOps(conn, models, opts.limits, mapError);
+  try {
+    const swept = await a.sweepStaleWork();
+    if (swept > 0) opts.log?.warn({ swept }, "finished attachment uploads and deletes left by dead processes");
+  } catch (err) {
+    // Only leftovers stay; serving matters more.
+    opts.log?.warn({ err: mapError(err, "sweep").message }, "could not sweep stale attachment work");
+  }
   let closed: Promise<void> | undefined;
   return {
     kind: "mongo",
@@ -152,6 +164,21 @@ function mongoStore(conn: Connection, models: MongoModels, limits: StoreLimits, 
     getCursor: guard("getCursor", t.getCursor, mapError),
     setCursors: guard("setCursors", t.setCursors, mapError),
     history: guard("history", m.history, mapError),
+    setReadPosition: guard("setReadPosition", c.setReadPosition, mapError),
+    readPositions: guard("readPositions", c.readPositions, mapError),
+    conversations: guard("conversations", c.conversations, mapError),
+    async putAttachment(meta, data, o) {
+      try {
+        return await a.putAttachment(meta, data, o);
+      } catch (err) {
+        // The caller's own stream failed (a client that went away): give its error back as it was.
+        throw err instanceof SourceError ? err.original : mapError(err, "putAttachment");
+      }
+    },
+    attachmentInfo: guard("attachmentInfo", a.attachmentInfo, mapError),
+    readAttachment: guard("readAttachment", a.readAttachment, mapError),
+    deleteAttachment: guard("deleteAttachment", a.deleteAttachment, mapError),
+    attachmentsOf: guard("attachmentsOf", a.attachmentsOf, mapError),
     upsertClient: guard("upsertClient", t.upsertClient, mapError),
     getClient: guard("getClient", t.getClient, mapError),
     close() {

@@ -5,6 +5,7 @@
  * topic without members, which the creator can join again).
  */
 import { CommandError, ErrorCode } from "../errors.js";
+import type { ConversationHooks } from "./mongo-conversations.js";
 import { isDuplicateKey, type MongoModels } from "./mongo-models.js";
 import type { Store, TopicRecord } from "./store.js";
 
@@ -28,7 +29,7 @@ function positiveLimit(limit: number): number {
   return Number.isFinite(limit) && limit > 0 ? Math.floor(limit) : 0;
 }
 
-export function mongoTopicOps({ TopicInfo, Member, Cursor, ClientInfo }: MongoModels): TopicOps {
+export function mongoTopicOps({ TopicInfo, Member, Cursor, ClientInfo }: MongoModels, hooks: ConversationHooks): TopicOps {
   /** Member counts come from topic_members itself, so they cannot drift from the membership. */
   async function topicRecords(docs: readonly { TopicName: string; CreaterID: string; CreatedAt?: number }[]): Promise<TopicRecord[]> {
     if (docs.length === 0) return [];
@@ -70,7 +71,9 @@ export function mongoTopicOps({ TopicInfo, Member, Cursor, ClientInfo }: MongoMo
       }
       try {
         const res = await Member.updateOne({ topic, clientId }, { $setOnInsert: { joinedAt: Date.now() } }, { upsert: true });
-        return res.upsertedCount === 1;
+        if (res.upsertedCount !== 1) return false;
+        await hooks.readFromHead(clientId, topic);
+        return true;
       } catch (err) {
         // Two concurrent first joins: the unique index let one in; the other is "already a member".
         if (isDuplicateKey(err)) return false;

@@ -6,7 +6,7 @@
 import path from "node:path";
 import { openLmdbStore } from "./lmdb-store.js";
 import { openMongoStore } from "./mongo-store.js";
-import type { Store } from "./store.js";
+import type { Store, StoreLimits } from "./store.js";
 import type { Durability } from "./lmdb-layout.js";
 
 export interface StoreConfig {
@@ -16,6 +16,8 @@ export interface StoreConfig {
   /** The LMDB environment lives in `<dataDir>/store`; every process of one node must share it. */
   dataDir: string;
   inboxMaxPending: number;
+  /** Largest attachment in bytes (default 25 MiB, attachments.ts DEFAULT_ATTACHMENT_MAX_BYTES). */
+  attachmentMaxBytes?: number;
   /** LMDB only: when an acknowledged write counts as safe (lmdb-layout.ts). MongoDB always writes w: "majority". */
   durability?: Durability;
 }
@@ -25,7 +27,8 @@ export interface StoreLog {
 }
 
 export async function openStore(cfg: StoreConfig, log?: StoreLog): Promise<Store> {
-  const limits = { inboxMaxPending: cfg.inboxMaxPending };
+  const limits: StoreLimits = { inboxMaxPending: cfg.inboxMaxPending };
+  if (cfg.attachmentMaxBytes !== undefined) limits.attachmentMaxBytes = cfg.attachmentMaxBytes;
   const uri = cfg.mongoUri || process.env.FISHCHAT_MONGO_URI;
   if (uri) {
     return openMongoStore({ uri, dbName: cfg.mongoDb, limits, log });

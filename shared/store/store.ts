@@ -13,7 +13,17 @@
  * - Within one process, appends to one conversation (or topic) resolve in call order with seqs
  *   in call order: the msg_server starts a sender's sends as they arrive and relies on this to
  *   keep them in order without waiting for each commit.
+ * - Read positions only grow and never pass the conversation's head; sending a message moves the
+ *   sender's read position to it (conversations.ts).
+ * - An attachment is visible only once all its bytes are committed; a failed or refused upload
+ *   leaves nothing behind (attachments.ts).
  */
+import type { Readable } from "node:stream";
+import type { AttachmentInfo, AttachmentSource, ByteRange, NewAttachment, PutAttachmentOptions } from "./attachments.js";
+import type { ConversationCursor, ConversationSummary, ReadPositionResult } from "./conversations.js";
+
+export type { AttachmentInfo, AttachmentSource, ByteRange, NewAttachment, PutAttachmentOptions } from "./attachments.js";
+export type { ConversationCursor, ConversationSummary, ReadPositionResult } from "./conversations.js";
 
 /** A message as stored and as delivered. */
 export interface StoredMessage {
@@ -94,6 +104,11 @@ export interface CursorUpdate {
 export interface StoreLimits {
   /** Unacknowledged p2p messages one recipient may hold; appendP2P beyond it throws IM_ERR_INBOX_FULL. */
   inboxMaxPending: number;
+  /**
+   * Largest attachment in bytes; putAttachment stops reading and throws IM_ERR_FILE_TOO_LARGE past
+   * it. Default DEFAULT_ATTACHMENT_MAX_BYTES (attachments.ts). A per-call maxBytes can only lower it.
+   */
+  attachmentMaxBytes?: number;
 }
 
 export interface Store {
@@ -156,6 +171,47 @@ export interface Store {
   // ---- history ---------------------------------------------------------------------------
   /** Messages of a conversation (p2pConversation(a,b) or a topic name) with seq > afterSeq, ascending. */
   history(conv: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
+
+  // ---- read positions and the conversation list (conversations.ts) ------------------------
+  /**
+   * Move the client's read position in `conv` (p2pConversation(client, peer) or a topic name)
+   * forward to `seq`, clamped to the conversation's head; a lower value changes nothing. Throws
+   * IM_ERR_BAD_ARGS for a p2p conversation the client is not part of, or a seq that is not a number.
+   */
+  setReadPosition(clientId: string, conv: string, seq: number): Promise<ReadPositionResult>;
+  /** For each conversation: the client's read position (0 when never set). */
+  readPositions(clientId: string, convs: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * The client's conversations, most recent activity first: every p2p conversation it sent or
+   * received a message in, and every topic it is a member of. `before` pages: pass the last
+   * entry of the previous page. At most `limit` entries.
+   */
+  conversations(clientId: string, limit: number, before?: ConversationCursor): Promise<ConversationSummary[]>;
+
+  // ---- attachments (attachments.ts) ------------------------------------------------------
+  /**
+   * Store the bytes of `data` as a new attachment, reading it in bounded chunks. Throws
+   * IM_ERR_FILE_TOO_LARGE as soon as more than the size limit arrived (and stops reading),
+   * IM_ERR_NO_SUCH_ATTACHMENT when `thumbnailOf` names no attachment, and rethrows an error of
+   * `data` itself unchanged; in every failure nothing of the upload stays stored.
+   */
+  putAttachment(meta: NewAttachment, data: AttachmentSource, opts?: PutAttachmentOptions): Promise<AttachmentInfo>;
+  attachmentInfo(id: string): Promise<AttachmentInfo | null>;
+  /**
+   * The bytes of an attachment, or of `range` (inclusive, as HTTP Range; an end past the last byte
+   * is clamped), as a stream that reads one chunk at a time. Throws IM_ERR_NO_SUCH_ATTACHMENT, or
+   * IM_ERR_BAD_RANGE when the range starts past the last byte or is malformed. If the attachment
+   * is deleted while the stream is being read, the stream either still delivers the original
+   * bytes or fails with IM_ERR_NO_SUCH_ATTACHMENT (LMDB: at the next chunk); never other bytes.
+   */
+  readAttachment(id: string, range?: ByteRange): Promise<Readable>;
+  /** Delete an attachment, its bytes and its thumbnail. False when it did not exist. */
+  deleteAttachment(id: string): Promise<boolean>;
+  /**
+   * Attachments of a conversation created before `createdBefore` (ms), oldest first, at most
+   * `limit`: what a retention job deletes along with the conversation's old messages.
+   */
+  attachmentsOf(conv: string, createdBefore: number, limit: number): Promise<AttachmentInfo[]>;
 
   // ---- clients (written by the manager) --------------------------------------------------
   /** Insert or replace; an update with an older lastSeenMs than the stored one is ignored. */

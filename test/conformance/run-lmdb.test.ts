@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { ErrorCode } from "../../shared/errors.js";
-import { openLmdbStore } from "../../shared/store/lmdb-store.js";
+import { lmdbAttachmentLeftovers, lmdbDbsOf, openLmdbStore } from "../../shared/store/lmdb-store.js";
 import type { Durability } from "../../shared/store/lmdb-layout.js";
 import { p2pConversation } from "../../shared/protocol/conversation.js";
 import type { Store, StoreLimits } from "../../shared/store/store.js";
@@ -28,6 +28,11 @@ async function lmdbHarness(limits: StoreLimits, durability?: Durability): Promis
     async cleanup() {
       for (const s of opened) await s.close();
       await rm(dir, { recursive: true, force: true });
+    },
+    async orphans() {
+      const dbs = lmdbDbsOf(opened.at(-1) ?? (await open()));
+      assert.ok(dbs);
+      return lmdbAttachmentLeftovers(dbs);
     },
   };
 }

@@ -29,6 +29,29 @@ async function dropDatabase(dbName: string): Promise<void> {
   }
 }
 
+/** Chunks whose GridFS file document does not exist, plus unfinished attachment work records. */
+async function attachmentOrphans(dbName: string): Promise<number> {
+  if (!uri) return 0;
+  const conn = createConnection(uri, { dbName, serverSelectionTimeoutMS: 5000 });
+  try {
+    await conn.asPromise();
+    const db = conn.db;
+    assert.ok(db);
+    const [row] = await db
+      .collection("attachments.chunks")
+      .aggregate<{ n: number }>([
+        { $group: { _id: "$files_id", n: { $sum: 1 } } },
+        { $lookup: { from: "attachments.files", localField: "_id", foreignField: "_id", as: "file" } },
+        { $match: { file: { $size: 0 } } },
+        { $group: { _id: null, n: { $sum: "$n" } } },
+      ])
+      .toArray();
+    return (row?.n ?? 0) + (await db.collection("attachment_work").countDocuments());
+  } finally {
+    await conn.close();
+  }
+}
+
 async function mongoHarness(limits: StoreLimits): Promise<StoreHarness> {
   if (!uri) throw new Error("FISHCHAT_TEST_MONGO_URI not set");
   // One database per test: tests stay independent and can run against a shared server.
@@ -46,6 +69,7 @@ async function mongoHarness(limits: StoreLimits): Promise<StoreHarness> {
       for (const s of opened) await s.close();
       await dropDatabase(dbName);
     },
+    orphans: () => attachmentOrphans(dbName),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The Store conformance suite: every rule and method of shared/store/store.ts, run unchanged
  * against each adapter (run-lmdb.test.ts, run-mongo.test.ts). Each test gets a fresh, empty store.
- * Topic, cursor and client tests: store-topics.suite.ts.
+ * Topic, cursor and client tests: store-topics.suite.ts; read positions and the conversation
+ * list: store-conversations.suite.ts; attachments: store-attachments.suite.ts.
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -9,6 +10,8 @@ import { describe, test } from "node:test";
 import { ErrorCode } from "../../shared/errors.js";
 import { p2pConversation } from "../../shared/protocol/conversation.js";
 import { p2p, range1, rejectsWithCode, sortByUtf8, sortedNums, withStore, type StoreFactory } from "./store-helpers.js";
+import { registerAttachmentTests } from "./store-attachments.suite.js";
+import { registerConversationTests } from "./store-conversations.suite.js";
 import { registerTopicTests } from "./store-topics.suite.js";
 
 export type { StoreFactory, StoreHarness } from "./store-helpers.js";
@@ -17,6 +20,8 @@ export function runStoreSuite(name: string, factory: StoreFactory): void {
   describe(`${name} store conformance`, () => {
     registerP2PTests(factory);
     registerTopicTests(factory);
+    registerConversationTests(factory);
+    registerAttachmentTests(factory);
     registerDurabilityTests(factory);
   });
 }
