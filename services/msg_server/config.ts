@@ -60,6 +60,10 @@ export const msgServerSchema = z.strictObject({
    * (both refused with IM_ERR_FORBIDDEN).
    */
   directoryVisibility: z.enum(["all", "peers", "none"]).default("all"),
+  /** Topics one user may own (CREATE_TOPIC beyond it: IM_ERR_TOO_MANY_TOPICS); bounds what one account can make us store. */
+  maxTopicsPerUser: z.number().int().positive().default(100),
+  /** Members of one topic (JOIN_TOPIC beyond it: IM_ERR_TOPIC_FULL); bounds one message's fan-out. */
+  maxMembersPerTopic: z.number().int().positive().default(10_000),
   /** HISTORY and other store reads one connection may have running at once; more wait their turn. */
   maxReadsPerConnection: z.number().int().positive().default(2),
   /** Store reads for clients running at once in the whole process. */

@@ -1,5 +1,6 @@
 import type { Logger } from "../../shared/log/logger.js";
 import type { SessionDirectory } from "../../shared/bus/session-directory.js";
+import type { ControlBus } from "../../shared/bus/control-bus.js";
 import type { Command } from "../../shared/protocol/commands.js";
 import type { Store } from "../../shared/store/store.js";
 import type { Semaphore } from "../../shared/semaphore.js";
@@ -40,4 +41,8 @@ export interface HandlerContext {
   snapshot(channel: string): Command[];
   /** The counters and gauges a STATS request answers with. */
   statsSnapshot(): Record<string, number>;
+  /** Messages to other msg_servers (kicks, removals). */
+  readonly control: ControlBus;
+  /** A member left a topic by someone else's hand: stop its deliveries here (no-op if not here). */
+  memberRemoved(topic: string, clientId: string): void;
 }

@@ -35,7 +35,7 @@ void runService(
       const core = new MsgServer({ cfg, log, store, bus, auth, serverId });
 
       // Kicks of duplicate logins arrive on this server's control channel.
-      bus.control.listen(serverId, (m) => core.sessions.onControl(m)).catch((err: unknown) => log.warn({ err }, "control subscribe failed; will retry on reconnect"));
+      bus.control.listen(serverId, (m) => core.onControl(m)).catch((err: unknown) => log.warn({ err }, "control subscribe failed; will retry on reconnect"));
       // Revocations close the live sessions they name, cluster-wide.
       await auth.start((r) => core.onRevoked(r)).catch((err: unknown) => log.warn({ err }, "revocation list not loaded yet; retrying in the background"));
       // After a Redis restart the session table is empty: re-register everyone at once.

@@ -13,6 +13,7 @@ import { ErrorCode, ImError, ProtocolError } from "../../shared/errors.js";
 import { ChannelHub } from "./channels.js";
 import { Semaphore } from "../../shared/semaphore.js";
 import type { Revocation } from "../../shared/bus/revocations.js";
+import type { ControlBus, ControlMessage } from "../../shared/bus/control-bus.js";
 import type { ClientAuth } from "./client-auth.js";
 import type { MsgServerConfig } from "./config.js";
 import type { HandlerContext } from "./context.js";
@@ -54,6 +55,7 @@ export class MsgServer implements HandlerContext {
   readonly p2p: P2PDelivery;
   readonly auth: ClientAuth;
   readonly reads: Semaphore;
+  readonly control: ControlBus;
   private readonly sweeper: IdleSweeper<Conn>;
   /** Per-address connection slots, released when the connection closes. */
   private readonly slots = new WeakMap<Conn, () => void>();
@@ -69,6 +71,7 @@ export class MsgServer implements HandlerContext {
     this.serverId = serverId;
     this.directory = deps.bus.sessions;
     this.auth = deps.auth;
+    this.control = deps.bus.control;
     this.reads = new Semaphore(cfg.maxReadsPerProcess);
     const { channels, stats } = this;
     this.topics = new LocalTopics({ cfg, store, stats, channels, log });
@@ -152,6 +155,28 @@ export class MsgServer implements HandlerContext {
         if (notice) s.conn.send(notice);
       }
     }
+  }
+
+  /** A control message from another msg_server (the Redis control bus). */
+  onControl(msg: ControlMessage): void {
+    switch (msg.type) {
+      case "kick":
+        this.sessions.onKick(msg);
+        return;
+      case "member-removed":
+        this.memberRemoved(msg.topic, msg.clientId);
+        return;
+    }
+  }
+
+  /** `clientId` is no longer a member of `topic`: if its session is here, its deliveries stop now. */
+  memberRemoved(topic: string, clientId: string): void {
+    const s = this.sessions.get(clientId);
+    if (!s || !s.topics.has(topic)) return;
+    this.topics.detach(s, topic);
+    s.dirtyCursors.delete(topic);
+    const notice = s.conn.dialect.topicRemoved(topic);
+    if (notice) s.conn.send(notice);
   }
 
   /** A revocation anywhere in the cluster: close the live sessions it names. */

@@ -1,5 +1,6 @@
 import type { Logger } from "../../shared/log/logger.js";
-import type { ControlBus, ControlMessage } from "../../shared/bus/control-bus.js";
+import type { ControlBus } from "../../shared/bus/control-bus.js";
+import type { Kick } from "../../shared/protocol/envelope.js";
 import type { SessionDirectory } from "../../shared/bus/session-directory.js";
 import type { VerifiedToken } from "../../shared/auth/token-verifier.js";
 import { ErrorCode, ImError } from "../../shared/errors.js";
@@ -88,8 +89,8 @@ export class SessionTable {
     return session;
   }
 
-  /** A control message for this server: close the named connection if it is still here. */
-  onControl(msg: ControlMessage): void {
+  /** A kick for this server: close the named connection if it is still here. */
+  onKick(msg: Kick): void {
     const s = this.byId.get(msg.clientId);
     if (s && s.conn.id === msg.connId) this.kick(s, "logged in on another server");
   }

@@ -1,7 +1,7 @@
-import type { Kick } from "../protocol/envelope.js";
+import type { Control } from "../protocol/envelope.js";
 
 /** Messages one msg_server sends another through Redis rather than a link (they have none to each other). */
-export type ControlMessage = Kick;
+export type ControlMessage = Control;
 
 /**
  * Point-to-point control messages between msg_servers (today: close the older connection of a

@@ -1,5 +1,5 @@
 import type { Logger } from "../log/logger.js";
-import { encodeEnvelope, parseEnvelope } from "../protocol/envelope.js";
+import { CONTROL_TYPES, encodeEnvelope, parseEnvelope } from "../protocol/envelope.js";
 import { formatCommand, parseLine } from "../protocol/line-codec.js";
 import type { ControlMessage } from "./control-bus.js";
 
@@ -12,7 +12,7 @@ export function encodeControl(msg: ControlMessage): string {
 export function decodeControl(text: string, log: Logger): ControlMessage | null {
   try {
     const e = parseEnvelope(parseLine(text.trimEnd()));
-    return e?.type === "kick" ? e : null;
+    return e && CONTROL_TYPES.has(e.type) ? (e as ControlMessage) : null;
   } catch (err) {
     log.warn({ err }, "bad control message ignored");
     return null;

@@ -84,6 +84,7 @@ export const LINE: Dialect = {
   topicGap: (topic, dropped) => ({ name: Cmd.TOPIC_GAP, args: [topic, String(dropped)] }),
   kicked: (why) => ({ name: Cmd.KICKED, args: [why] }),
   goaway: (delayMs) => ({ name: Cmd.GOAWAY, args: [String(delayMs)] }),
+  topicRemoved: (topic) => ({ name: Cmd.TOPIC_REMOVED, args: [topic] }),
   tokenExpiring: (seconds) => ({ name: Cmd.TOKEN_EXPIRING, args: [String(seconds)] }),
 };
 
@@ -107,6 +108,7 @@ export const PACKET: Dialect = {
   }),
   kicked: () => null,
   goaway: () => null,
+  topicRemoved: () => null,
   tokenExpiring: () => null,
 };
 

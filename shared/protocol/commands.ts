@@ -29,6 +29,12 @@ export const Cmd = {
   ERR: "ERR",
   // new: client commands
   QUIT_TOPIC: "QUIT_TOPIC",
+  INVITE_TOPIC: "INVITE_TOPIC",
+  REMOVE_MEMBER: "REMOVE_MEMBER",
+  TOPIC_ADMIN: "TOPIC_ADMIN",
+  TOPIC_POLICY: "TOPIC_POLICY",
+  TOPIC_OWNER: "TOPIC_OWNER",
+  TOPIC_INFO: "TOPIC_INFO",
   TOPIC_ACK: "TOPIC_ACK",
   LIST_TOPICS: "LIST_TOPICS",
   TOPIC_MEMBERS: "TOPIC_MEMBERS",
@@ -39,6 +45,8 @@ export const Cmd = {
   REFRESH_TOKEN: "REFRESH_TOKEN",
   // new: server pushes
   TOPIC_GAP: "TOPIC_GAP",
+  /** You were removed from a topic (REMOVE_MEMBER by its owner or an admin). */
+  TOPIC_REMOVED: "TOPIC_REMOVED",
   HISTORY_ITEM: "HISTORY_ITEM",
   KICKED: "KICKED",
   TOKEN_EXPIRING: "TOKEN_EXPIRING",
@@ -55,6 +63,7 @@ export const Cmd = {
   RESYNC: "RESYNC",
   /** On a msg_server's Redis control channel, not on links. */
   KICK: "KICK",
+  MEMBER_REMOVED: "MEMBER_REMOVED",
   // new: service introspection (every port)
   STATS: "STATS",
 } as const;

@@ -75,6 +75,8 @@ export interface Dialect {
   topicGap(topic: string, dropped: number, systemSender: string): Command;
   /** The notice before a session is closed because it logged in elsewhere; null where the client has none. */
   kicked(why: string): Command | null;
+  /** "You were removed from this topic"; null where the client has none. */
+  topicRemoved(topic: string): Command | null;
   /** "Reconnect through the gateway in delayMs" (graceful drain); null where the client has none. */
   goaway(delayMs: number): Command | null;
   /** "Your token expires in `seconds`; send REFRESH_TOKEN"; null where the client cannot refresh. */

@@ -97,7 +97,18 @@ export interface Kick {
   connId: string;
 }
 
-export type Envelope = RouteP2P | RouteNack | Resync | RouteTopic | TopicPresence | SessionEvent | TopicEvent | MonitorBeat | Kick;
+/** `clientId` was removed from `topic` (REMOVE_MEMBER): the server holding its session stops its deliveries at once. */
+export interface MemberRemoved {
+  type: "member-removed";
+  topic: string;
+  clientId: string;
+}
+
+/** The control messages between msg_servers (Redis control bus). */
+export type Control = Kick | MemberRemoved;
+export const CONTROL_TYPES: ReadonlySet<Envelope["type"]> = new Set(["kick", "member-removed"]);
+
+export type Envelope = RouteP2P | RouteNack | Resync | RouteTopic | TopicPresence | SessionEvent | TopicEvent | MonitorBeat | Kick | MemberRemoved;
 
 const NAME_OF_PRESENCE = { "topic-online": Cmd.TOPIC_ONLINE, "topic-offline": Cmd.TOPIC_OFFLINE, "topic-snapshot": Cmd.TOPIC_SNAPSHOT } as const;
 
@@ -132,6 +143,8 @@ export function encodeEnvelope(e: Envelope): Command {
       return { name: Cmd.MONITOR_BEAT, args: [], anyData: { SessionNum: e.sessionNum, ServerId: e.serverId, Ts: e.ts, Stats: e.stats } };
     case "kick":
       return { name: Cmd.KICK, args: [e.clientId, e.connId] };
+    case "member-removed":
+      return { name: Cmd.MEMBER_REMOVED, args: [e.topic, e.clientId] };
   }
 }
 
@@ -241,6 +254,9 @@ export function parseEnvelope(cmd: Command): Envelope | null {
     case Cmd.KICK:
       if (a.length !== 2 || !a[0] || !a[1]) throw bad("KICK <clientId> <connId>");
       return { type: "kick", clientId: a[0], connId: a[1] };
+    case Cmd.MEMBER_REMOVED:
+      if (a.length !== 2 || !a[0] || !a[1]) throw bad("MEMBER_REMOVED <topic> <clientId>");
+      return { type: "member-removed", topic: a[0], clientId: a[1] };
     default:
       return null;
   }

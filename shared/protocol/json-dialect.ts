@@ -144,6 +144,7 @@ export const JSON_DIALECT: Dialect = {
   topicGap: LINE.topicGap,
   kicked: LINE.kicked,
   goaway: LINE.goaway,
+  topicRemoved: LINE.topicRemoved,
   tokenExpiring: LINE.tokenExpiring,
 };
 

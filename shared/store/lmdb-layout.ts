@@ -39,6 +39,10 @@ export interface TopicValue {
   creator: string;
   createdAt: number;
   memberCount: number;
+  /** Absent in records written before topics had owners: the creator, public, no admins. */
+  owner?: string;
+  policy?: "public" | "private";
+  admins?: string[];
 }
 
 /** An attachment's record; its bytes are in `chunks`. */
@@ -88,6 +92,10 @@ export interface LmdbDbs {
   members: Database<1, [string, string]>;
   /** [clientId, topic] -> 1, the reverse index for topicsOf(). */
   memberOf: Database<1, [string, string]>;
+  /** [topic, clientId] -> ms of the invitation; consumed by the join. */
+  invites: Database<number, [string, string]>;
+  /** [owner, topic] -> 1: counts the topics one user owns (maxTopicsPerUser). */
+  owned: Database<1, [string, string]>;
   /** [clientId, topic] -> acknowledged seq. */
   cursors: Database<number, [string, string]>;
   clients: Database<ClientRecord, string>;
@@ -146,6 +154,8 @@ export function openDbs(path: string, durability: Durability = "commit"): LmdbDb
     topics: db("topics"),
     members: db("members"),
     memberOf: db("memberOf"),
+    invites: db("invites"),
+    owned: db("owned"),
     cursors: db("cursors"),
     clients: db("clients"),
     reads: db("reads"),

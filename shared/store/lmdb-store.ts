@@ -81,6 +81,9 @@ const ACKED_WRITES = [
   "appendP2P",
   "appendTopic",
   "createTopic",
+  "updateTopic",
+  "deleteTopic",
+  "invite",
   "addMember",
   "removeMember",
   "setReadPosition",
@@ -104,6 +107,7 @@ function withFlushedWrites(store: Store, dbs: LmdbDbs): Store {
 /** Methods that only read; each starts from the newest committed snapshot (see withFreshReads). */
 const READS = [
   "getTopic",
+  "isInvited",
   "listTopics",
   "isMember",
   "members",

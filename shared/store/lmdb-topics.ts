@@ -6,12 +6,16 @@
  */
 import { CommandError, ErrorCode } from "../errors.js";
 import { markOwnRead, readFromHead } from "./lmdb-conversations.js";
-import { assertKeyFits, clampLimit, convRange, findOriginal, nextSeq, putMessage, secondPartsAfter, type LmdbDbs } from "./lmdb-layout.js";
-import type { AppendTopicResult, CursorUpdate, NewTopicMessage, Store, StoredMessage, TopicRecord } from "./store.js";
+import { assertKeyFits, clampLimit, convRange, findOriginal, MAX_POS, nextSeq, putMessage, secondPartsAfter, type LmdbDbs, type TopicValue } from "./lmdb-layout.js";
+import { MAX_TOPIC_ADMINS, type AppendTopicResult, type CursorUpdate, type NewTopicMessage, type Store, type StoredMessage, type TopicRecord } from "./store.js";
 
 export type TopicOps = Pick<
   Store,
   | "createTopic"
+  | "updateTopic"
+  | "deleteTopic"
+  | "invite"
+  | "isInvited"
   | "getTopic"
   | "listTopics"
   | "addMember"
@@ -27,6 +31,23 @@ export type TopicOps = Pick<
 >;
 
 const NO_SUCH_TOPIC = Symbol("no such topic");
+const TOO_MANY = Symbol("too many topics");
+const FULL = Symbol("topic full");
+
+/** A stored topic value as a record; old values (before owners) read as owned by their creator, public. */
+function recordOf(name: string, t: TopicValue): TopicRecord {
+  return { name, creator: t.creator, createdAt: t.createdAt, memberCount: t.memberCount, owner: t.owner ?? t.creator, policy: t.policy ?? "public", admins: [...(t.admins ?? [])] };
+}
+
+/** How many topics `owner` owns, counting no further than `upTo`. */
+function ownedCount(dbs: LmdbDbs, owner: string, upTo: number): number {
+  let n = 0;
+  for (const { key } of dbs.owned.getRange({ start: [owner, ""] })) {
+    if (key[0] !== owner || n >= upTo) break;
+    n++;
+  }
+  return n;
+}
 
 function noSuchTopic(name: string): CommandError {
   return new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `topic "${name}" does not exist`);
@@ -37,21 +58,81 @@ export function lmdbTopicOps(dbs: LmdbDbs): TopicOps {
 
   function readTopic(name: string): TopicRecord | null {
     const t = dbs.topics.get(name);
-    return t ? { name, creator: t.creator, createdAt: t.createdAt, memberCount: t.memberCount } : null;
+    return t ? recordOf(name, t) : null;
   }
 
   return {
-    async createTopic(name, creator, ts) {
+    async createTopic(name, creator, ts, opts = {}) {
       assertKeyFits(name, creator);
+      const policy = opts.policy ?? "public";
       const created = await env.transaction(() => {
         if (dbs.topics.get(name) !== undefined) return false;
-        dbs.topics.putSync(name, { creator, createdAt: ts, memberCount: 1 });
+        if (opts.maxOwned !== undefined && ownedCount(dbs, creator, opts.maxOwned) >= opts.maxOwned) return TOO_MANY;
+        dbs.topics.putSync(name, { creator, createdAt: ts, memberCount: 1, owner: creator, policy, admins: [] });
         dbs.members.putSync([name, creator], 1);
         dbs.memberOf.putSync([creator, name], 1);
+        dbs.owned.putSync([creator, name], 1);
         return true;
       });
+      if (created === TOO_MANY) throw new CommandError(ErrorCode.IM_ERR_TOO_MANY_TOPICS, `you already own ${opts.maxOwned} topics`);
       if (!created) throw new CommandError(ErrorCode.IM_ERR_TOPIC_EXISTS, `topic "${name}" already exists`);
-      return { name, creator, createdAt: ts, memberCount: 1 };
+      return { name, creator, createdAt: ts, memberCount: 1, owner: creator, policy, admins: [] };
+    },
+
+    async updateTopic(name, change) {
+      if (change.owner !== undefined) assertKeyFits(name, change.owner);
+      const res = await env.transaction(() => {
+        const t = dbs.topics.get(name);
+        if (t === undefined) return NO_SUCH_TOPIC;
+        const owner = t.owner ?? t.creator;
+        const next: TopicValue = { ...t, owner, policy: change.policy ?? t.policy ?? "public", admins: change.admins ? [...new Set(change.admins)].slice(0, MAX_TOPIC_ADMINS) : (t.admins ?? []) };
+        if (change.owner !== undefined && change.owner !== owner) {
+          dbs.owned.removeSync([owner, name]);
+          dbs.owned.putSync([change.owner, name], 1);
+          next.owner = change.owner;
+        }
+        dbs.topics.putSync(name, next);
+        return recordOf(name, next);
+      });
+      if (res === NO_SUCH_TOPIC) throw noSuchTopic(name);
+      return res;
+    },
+
+    async deleteTopic(name) {
+      return env.transaction(() => {
+        const t = dbs.topics.get(name);
+        if (t === undefined) return false;
+        for (const { key } of dbs.members.getRange({ start: [name, ""] })) {
+          if (key[0] !== name) break;
+          dbs.members.removeSync(key);
+          dbs.memberOf.removeSync([key[1], name]);
+        }
+        for (const { key } of dbs.invites.getRange({ start: [name, ""] })) {
+          if (key[0] !== name) break;
+          dbs.invites.removeSync(key);
+        }
+        for (const { key } of dbs.msgs.getRange({ start: [name, 0], end: [name, MAX_POS] })) dbs.msgs.removeSync(key);
+        dbs.owned.removeSync([t.owner ?? t.creator, name]);
+        // The seq counter stays: a topic created again under this name continues its seqs, never reuses one.
+        dbs.topics.removeSync(name);
+        return true;
+      });
+    },
+
+    async invite(topic, clientId) {
+      assertKeyFits(topic, clientId);
+      const res = await env.transaction(() => {
+        if (dbs.topics.get(topic) === undefined) return NO_SUCH_TOPIC;
+        if (dbs.members.get([topic, clientId]) !== undefined || dbs.invites.get([topic, clientId]) !== undefined) return false;
+        dbs.invites.putSync([topic, clientId], Date.now());
+        return true;
+      });
+      if (res === NO_SUCH_TOPIC) throw noSuchTopic(topic);
+      return res;
+    },
+
+    async isInvited(topic, clientId) {
+      return dbs.invites.get([topic, clientId]) !== undefined;
     },
 
     async getTopic(name) {
@@ -64,17 +145,19 @@ export function lmdbTopicOps(dbs: LmdbDbs): TopicOps {
       if (n === 0) return out;
       for (const { key, value } of dbs.topics.getRange({ start: after })) {
         if (out.length >= n) break;
-        if (key !== after) out.push({ name: key, ...value });
+        if (key !== after) out.push(recordOf(key, value));
       }
       return out;
     },
 
-    async addMember(topic, clientId) {
+    async addMember(topic, clientId, opts = {}) {
       assertKeyFits(topic, clientId);
       const added = await env.transaction(() => {
         const t = dbs.topics.get(topic);
         if (t === undefined) return NO_SUCH_TOPIC;
         if (dbs.members.get([topic, clientId]) !== undefined) return false;
+        if (opts.maxMembers !== undefined && t.memberCount >= opts.maxMembers) return FULL;
+        dbs.invites.removeSync([topic, clientId]);
         dbs.members.putSync([topic, clientId], 1);
         dbs.memberOf.putSync([clientId, topic], 1);
         dbs.topics.putSync(topic, { ...t, memberCount: t.memberCount + 1 });
@@ -82,6 +165,7 @@ export function lmdbTopicOps(dbs: LmdbDbs): TopicOps {
         return true;
       });
       if (added === NO_SUCH_TOPIC) throw noSuchTopic(topic);
+      if (added === FULL) throw new CommandError(ErrorCode.IM_ERR_TOPIC_FULL, `topic "${topic}" has ${opts.maxMembers} members already`);
       return added;
     },
 

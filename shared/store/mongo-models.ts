@@ -44,6 +44,16 @@ export interface TopicInfoDoc {
   CreatedAt: number;
   /** Always "": in v1 it named the msg_server that created the topic; topics are no longer tied to one. */
   MsgServerAddr: string;
+  /** Absent in v1 documents and before owners existed: the creator, public, no admins. */
+  Owner?: string;
+  Policy?: "public" | "private";
+  Admins?: string[];
+}
+
+export interface InviteDoc {
+  topic: string;
+  clientId: string;
+  invitedAt: number;
 }
 
 export interface MemberDoc {
@@ -125,6 +135,7 @@ export interface MongoModels {
   Counter: Model<CounterDoc>;
   TopicInfo: Model<TopicInfoDoc>;
   Member: Model<MemberDoc>;
+  Invite: Model<InviteDoc>;
   Cursor: Model<CursorDoc>;
   ClientInfo: Model<ClientInfoDoc>;
   Conversation: Model<ConversationDoc>;
@@ -180,10 +191,21 @@ function topicInfoSchema(): Schema<TopicInfoDoc> {
       CreaterID: { type: String, required: true },
       CreatedAt: { type: Number, default: 0 },
       MsgServerAddr: { type: String, default: "" },
+      Owner: String,
+      Policy: String,
+      Admins: [String],
     },
     OPTS,
   );
   s.index({ TopicName: 1 }, { unique: true });
+  // countDocuments({Owner}) for maxTopicsPerUser.
+  s.index({ Owner: 1 });
+  return s;
+}
+
+function inviteSchema(): Schema<InviteDoc> {
+  const s = new Schema<InviteDoc>({ topic: { type: String, required: true }, clientId: { type: String, required: true }, invitedAt: Number }, OPTS);
+  s.index({ topic: 1, clientId: 1 }, { unique: true });
   return s;
 }
 
@@ -282,6 +304,7 @@ export async function defineModels(conn: Connection): Promise<MongoModels> {
     Counter: conn.model<CounterDoc>("Counter", counterSchema(), "counters"),
     TopicInfo: conn.model<TopicInfoDoc>("TopicInfo", topicInfoSchema(), "topic_info"),
     Member: conn.model<MemberDoc>("Member", memberSchema(), "topic_members"),
+    Invite: conn.model<InviteDoc>("Invite", inviteSchema(), "topic_invites"),
     Cursor: conn.model<CursorDoc>("Cursor", cursorSchema(), "cursors"),
     ClientInfo: conn.model<ClientInfoDoc>("ClientInfo", clientInfoSchema(), "client_info"),
     Conversation: conn.model<ConversationDoc>("Conversation", conversationSchema(), "conversations"),

@@ -80,11 +80,28 @@ export interface InboxEntry {
   msg: StoredMessage;
 }
 
+/** Who may join a topic: anyone (v1's only kind), or members the owner or an admin invited. */
+export type TopicPolicy = "public" | "private";
+
 export interface TopicRecord {
   name: string;
   creator: string;
   createdAt: number;
   memberCount: number;
+  /** Who may invite, remove members, name admins and change the topic; the creator at first. */
+  owner: string;
+  policy: TopicPolicy;
+  /** Members the owner named, who may invite and remove members too (at most MAX_TOPIC_ADMINS). */
+  admins: string[];
+}
+
+/** Admins per topic: a short list, kept in the topic record. */
+export const MAX_TOPIC_ADMINS = 16;
+
+export interface TopicChange {
+  owner?: string;
+  policy?: TopicPolicy;
+  admins?: string[];
 }
 
 export interface ClientRecord {
@@ -143,13 +160,29 @@ export interface Store {
   ackInbox(recipient: string, uuid: string, ipos?: number): Promise<boolean>;
 
   // ---- topics ----------------------------------------------------------------------------
-  /** Create a topic with the creator as its first member. Throws IM_ERR_TOPIC_EXISTS if the name is taken. */
-  createTopic(name: string, creator: string, ts: number): Promise<TopicRecord>;
+  /**
+   * Create a topic with the creator as its first member and owner. Throws IM_ERR_TOPIC_EXISTS
+   * if the name is taken, IM_ERR_TOO_MANY_TOPICS when the creator already owns `maxOwned`.
+   */
+  createTopic(name: string, creator: string, ts: number, opts?: { policy?: TopicPolicy; maxOwned?: number }): Promise<TopicRecord>;
+  /**
+   * Change owner, policy or admins (only the fields given). Throws IM_ERR_NO_SUCH_TOPIC. The
+   * new owner need not be a member (an app backend may hand a topic over).
+   */
+  updateTopic(name: string, change: TopicChange): Promise<TopicRecord>;
+  /** Remove the topic, its membership, invites and messages. False when there was none. */
+  deleteTopic(name: string): Promise<boolean>;
+  /** Record an invitation to a (private) topic. False when already invited or a member. Throws IM_ERR_NO_SUCH_TOPIC. */
+  invite(topic: string, clientId: string): Promise<boolean>;
+  isInvited(topic: string, clientId: string): Promise<boolean>;
   getTopic(name: string): Promise<TopicRecord | null>;
   /** Topics ordered by name, names > `after` (for paging), at most `limit`. */
   listTopics(after: string, limit: number): Promise<TopicRecord[]>;
-  /** Add a member. Returns false when already a member. Throws IM_ERR_NO_SUCH_TOPIC. */
-  addMember(topic: string, clientId: string): Promise<boolean>;
+  /**
+   * Add a member (consuming an invitation, if any). Returns false when already a member. Throws
+   * IM_ERR_NO_SUCH_TOPIC, and IM_ERR_TOPIC_FULL when the topic has `maxMembers` already.
+   */
+  addMember(topic: string, clientId: string, opts?: { maxMembers?: number }): Promise<boolean>;
   /** Remove a member. Returns false when not a member. The topic and its history stay. */
   removeMember(topic: string, clientId: string): Promise<boolean>;
   isMember(topic: string, clientId: string): Promise<boolean>;

@@ -135,7 +135,7 @@ describe("Redis Cluster Bus across a master failover", () => {
       async () => {
         await a.control.send(serverId, { type: "kick", clientId: "x", connId: "after" }).catch(() => undefined);
         await sleep(100);
-        return got.some((m) => m.connId === "after");
+        return got.some((m) => m.type === "kick" && m.connId === "after");
       },
       15_000,
       100,

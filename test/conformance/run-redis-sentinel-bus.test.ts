@@ -77,7 +77,7 @@ describe("Redis Sentinel Bus across a master failover", () => {
       async () => {
         await a.control.send("srvB", { type: "kick", clientId: "x", connId: "after" }).catch(() => undefined);
         await sleep(100);
-        return got.some((m) => m.connId === "after");
+        return got.some((m) => m.type === "kick" && m.connId === "after");
       },
       15_000,
       100,

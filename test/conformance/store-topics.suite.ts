@@ -16,12 +16,74 @@ function tmsg(topic: string, from: string, body = "hi", extra: Partial<NewTopicM
 export function registerTopicTests(factory: StoreFactory): void {
   test("createTopic, IM_ERR_TOPIC_EXISTS, getTopic", () =>
     withStore(factory, async (s) => {
-      assert.deepEqual(await s.createTopic("golang", "alice", 123), { name: "golang", creator: "alice", createdAt: 123, memberCount: 1 });
+      const rec = { name: "golang", creator: "alice", createdAt: 123, memberCount: 1, owner: "alice", policy: "public", admins: [] };
+      assert.deepEqual(await s.createTopic("golang", "alice", 123), rec);
       await rejectsWithCode(s.createTopic("golang", "bob", 456), ErrorCode.IM_ERR_TOPIC_EXISTS);
-      assert.deepEqual(await s.getTopic("golang"), { name: "golang", creator: "alice", createdAt: 123, memberCount: 1 });
+      assert.deepEqual(await s.getTopic("golang"), rec);
       assert.equal(await s.getTopic("rust"), null);
       assert.equal(await s.isMember("golang", "alice"), true, "the creator is the first member");
       assert.equal(await s.isMember("golang", "bob"), false, "the failed create added nobody");
+    }));
+
+  test("owners, policy and admins: set at creation, changed by updateTopic", () =>
+    withStore(factory, async (s) => {
+      const t = await s.createTopic("secret", "alice", 1, { policy: "private" });
+      assert.deepEqual([t.owner, t.policy, t.admins], ["alice", "private", []]);
+      const u = await s.updateTopic("secret", { admins: ["bob", "bob", "carol"] });
+      assert.deepEqual(u.admins, ["bob", "carol"], "deduplicated");
+      assert.equal(u.policy, "private", "fields not given stay");
+      const v = await s.updateTopic("secret", { owner: "dave", policy: "public" });
+      assert.deepEqual([v.owner, v.policy, v.admins], ["dave", "public", ["bob", "carol"]]);
+      assert.deepEqual(await s.getTopic("secret"), v);
+      assert.ok((await s.listTopics("", 10)).some((x) => x.name === "secret" && x.owner === "dave"));
+      await rejectsWithCode(s.updateTopic("nope", { policy: "private" }), ErrorCode.IM_ERR_NO_SUCH_TOPIC);
+    }));
+
+  test("topics per owner are bounded, counting handed-over ones", () =>
+    withStore(factory, async (s) => {
+      await s.createTopic("a1", "alice", 1, { maxOwned: 2 });
+      await s.createTopic("a2", "alice", 1, { maxOwned: 2 });
+      await rejectsWithCode(s.createTopic("a3", "alice", 1, { maxOwned: 2 }), ErrorCode.IM_ERR_TOO_MANY_TOPICS);
+      assert.equal(await s.getTopic("a3"), null);
+      await s.updateTopic("a1", { owner: "bob" });
+      await s.createTopic("a3", "alice", 1, { maxOwned: 2 });
+      await rejectsWithCode(s.createTopic("b9", "bob", 1, { maxOwned: 1 }), ErrorCode.IM_ERR_TOO_MANY_TOPICS);
+      assert.ok(await s.deleteTopic("a2"));
+      await s.createTopic("a4", "alice", 1, { maxOwned: 2 });
+    }));
+
+  test("invitations: recorded once, consumed by the join; members per topic bounded", () =>
+    withStore(factory, async (s) => {
+      await s.createTopic("club", "alice", 1, { policy: "private" });
+      assert.equal(await s.invite("club", "bob"), true);
+      assert.equal(await s.invite("club", "bob"), false, "already invited");
+      assert.equal(await s.invite("club", "alice"), false, "already a member");
+      assert.equal(await s.isInvited("club", "bob"), true);
+      assert.equal(await s.isInvited("club", "carol"), false);
+      await rejectsWithCode(s.invite("nope", "bob"), ErrorCode.IM_ERR_NO_SUCH_TOPIC);
+      assert.equal(await s.addMember("club", "bob", { maxMembers: 2 }), true);
+      assert.equal(await s.isInvited("club", "bob"), false, "the join consumed it");
+      await rejectsWithCode(s.addMember("club", "carol", { maxMembers: 2 }), ErrorCode.IM_ERR_TOPIC_FULL);
+      assert.equal(await s.addMember("club", "bob", { maxMembers: 2 }), false, "a member joining again is not refused as full");
+      assert.equal(await s.isMember("club", "carol"), false);
+    }));
+
+  test("deleteTopic removes membership, invitations and messages; a topic made again continues its seqs", () =>
+    withStore(factory, async (s) => {
+      await s.createTopic("tmp", "alice", 1);
+      await s.addMember("tmp", "bob");
+      await s.invite("tmp", "carol");
+      const first = await s.appendTopic(tmsg("tmp", "alice", "one"));
+      assert.equal(await s.deleteTopic("tmp"), true);
+      assert.equal(await s.deleteTopic("tmp"), false);
+      assert.equal(await s.getTopic("tmp"), null);
+      assert.equal(await s.isMember("tmp", "bob"), false);
+      assert.deepEqual(await s.topicsOf("bob"), []);
+      assert.equal(await s.isInvited("tmp", "carol"), false);
+      assert.deepEqual(await s.topicRange("tmp", 0, 10), []);
+      await s.createTopic("tmp", "dave", 2);
+      const again = await s.appendTopic(tmsg("tmp", "dave", "two"));
+      assert.ok(again.msg.seq > first.msg.seq, "seqs are never reused");
     }));
 
   test("listTopics: ordered by name, paged by after and limit", () =>
@@ -67,7 +129,7 @@ export function registerTopicTests(factory: StoreFactory): void {
       await s.appendTopic(tmsg("golang", "alice", "kept"));
       assert.equal(await s.removeMember("golang", "alice"), true, "the creator may leave");
       assert.equal(await s.removeMember("golang", "carol"), true);
-      assert.deepEqual(await s.getTopic("golang"), { name: "golang", creator: "alice", createdAt: 1, memberCount: 0 });
+      assert.deepEqual(await s.getTopic("golang"), { name: "golang", creator: "alice", createdAt: 1, memberCount: 0, owner: "alice", policy: "public", admins: [] });
       assert.deepEqual((await s.history("golang", 0, 10)).map((m) => m.body), ["kept"], "the topic and its history stay");
       assert.equal(await s.addMember("golang", "bob"), true, "and can be joined again");
     }));

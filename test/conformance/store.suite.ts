@@ -228,7 +228,7 @@ function registerDurabilityTests(factory: StoreFactory): void {
       const tm = await s.appendTopic({ uuid: randomUUID(), topic: "golang", from: "alice", body: "topic original", ts: 1 });
       tm.msg.body = "mutated";
       (await s.topicRange("golang", 0, 10))[0]!.body = "mutated";
-      assert.deepEqual(await s.getTopic("golang"), { name: "golang", creator: "alice", createdAt: 5, memberCount: 1 });
+      assert.deepEqual(await s.getTopic("golang"), { name: "golang", creator: "alice", createdAt: 5, memberCount: 1, owner: "alice", policy: "public", admins: [] });
       assert.deepEqual((await s.listTopics("", 10)).map((x) => x.name), ["golang"]);
       assert.deepEqual(await s.members("golang", "", 10), ["alice"]);
       assert.deepEqual(await s.topicsOf("alice"), ["golang"]);
@@ -260,7 +260,7 @@ function registerDurabilityTests(factory: StoreFactory): void {
       assert.deepEqual((await r.inboxRange("bob", 0, 10)).map((e) => [e.ipos, e.msg.body]), [[1, "before"]]);
       assert.equal(await r.inboxPending("bob"), 1);
       assert.equal((await r.inboxHeads(["bob"])).get("bob"), 2);
-      assert.deepEqual(await r.getTopic("golang"), { name: "golang", creator: "alice", createdAt: 7, memberCount: 2 });
+      assert.deepEqual(await r.getTopic("golang"), { name: "golang", creator: "alice", createdAt: 7, memberCount: 2, owner: "alice", policy: "public", admins: [] });
       assert.equal(await r.isMember("golang", "bob"), true);
       assert.equal(await r.getCursor("bob", "golang"), 1);
       assert.equal((await r.getClient("bob"))?.lastSeenMs, 42);

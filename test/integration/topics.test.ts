@@ -19,6 +19,28 @@ test("topics span the cluster", { timeout: 180_000 }, async (t) => {
   const cl = await startCluster(t, { msgServers: 3, conf: { msg_server: { topicBacklogMax: 5 } } });
   const [s0, s1, s2] = cl.msgServers as [typeof cl.msgServers[0], typeof cl.msgServers[0], typeof cl.msgServers[0]];
 
+  await t.test("private topic: invitation across servers, removal stops delivery on the member's server at once", async () => {
+    const owner = await cl.client("owner-p", { via: s0.addr });
+    const guest = await cl.client("guest-p", { via: s1.addr });
+    const got = inbox(guest);
+    const pushes: Command[] = [];
+    guest.on("push", (c: Command) => pushes.push(c));
+    await owner.request({ name: "CREATE_TOPIC", args: ["vault", "private"] });
+    await expectErr(guest.request({ name: "JOIN_TOPIC", args: ["vault", "guest-p"] }), "IM_ERR_NOT_INVITED");
+    await owner.request({ name: "INVITE_TOPIC", args: ["vault", "guest-p"] });
+    await guest.request({ name: "JOIN_TOPIC", args: ["vault", "guest-p"] });
+    await owner.sendTopic("vault", "before removal");
+    await waitFor("guest receives across servers", () => got.length === 1);
+    await owner.request({ name: "REMOVE_MEMBER", args: ["vault", "guest-p"] });
+    await waitFor("guest told on its own server", () => pushes.some((c) => c.name === "TOPIC_REMOVED" && c.args[0] === "vault"));
+    await owner.sendTopic("vault", "after removal");
+    await sleep(500);
+    assert.deepEqual(got.map((m) => m.body), ["before removal"], "nothing after the removal");
+    await expectErr(guest.request({ name: "HISTORY", args: ["topic", "vault"] }), "IM_ERR_NOT_MEMBER");
+    owner.close();
+    guest.close();
+  });
+
   await t.test("create, names, duplicates, unknown topics, listings", async () => {
     const c = await cl.client("lister", { via: s0.addr });
     await c.request({ name: "CREATE_TOPIC", args: ["alpha"] });

@@ -58,7 +58,7 @@ export async function startCore(t: TestContext, o: { serverId?: string; bus?: Bu
   const auth = await ClientAuth.create(cfg.clientAuth, cfg.limits, bus.revocations, logs.log);
   const core = new MsgServer({ cfg, log: logs.log, store, bus, auth, serverId });
   await auth.start((r) => core.onRevoked(r));
-  await bus.control.listen(serverId, (m) => core.sessions.onControl(m));
+  await bus.control.listen(serverId, (m) => core.onControl(m));
   const peers: TestPeer[] = [];
   t.after(async () => {
     for (const p of peers) p.close();

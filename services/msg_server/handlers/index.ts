@@ -7,6 +7,7 @@ import type { Handler, Reply } from "./types.js";
 import { login, logout, ping, refreshToken } from "./login.js";
 import { p2pAck, sendP2P } from "./p2p.js";
 import { createTopic, joinTopic, quitTopic, sendTopic, topicAck } from "./topics.js";
+import { inviteTopic, removeMember, topicAdmin, topicInfo, topicOwner, topicPolicy } from "./topic-admin.js";
 import { history, listTopics, myTopics, onlineUsers, topicMembers } from "./queries.js";
 import { auth, resync, routeP2P, routeTopic, stats, subscribe, unsubscribe } from "./internal.js";
 
@@ -21,6 +22,12 @@ const HANDLERS: Record<string, Handler> = {
   [Cmd.CREATE_TOPIC]: createTopic,
   [Cmd.JOIN_TOPIC]: joinTopic,
   [Cmd.QUIT_TOPIC]: quitTopic,
+  [Cmd.INVITE_TOPIC]: inviteTopic,
+  [Cmd.REMOVE_MEMBER]: removeMember,
+  [Cmd.TOPIC_ADMIN]: topicAdmin,
+  [Cmd.TOPIC_POLICY]: topicPolicy,
+  [Cmd.TOPIC_OWNER]: topicOwner,
+  [Cmd.TOPIC_INFO]: topicInfo,
   [Cmd.SEND_MESSAGE_TOPIC]: sendTopic,
   [Cmd.TOPIC_ACK]: topicAck,
   [Cmd.LIST_TOPICS]: listTopics,

@@ -4,6 +4,7 @@ import { okReply } from "../../../shared/protocol/dialect.js";
 import { checkClientId, checkTopicName, checkUint } from "../../../shared/validate.js";
 import { p2pConversation } from "../../../shared/protocol/conversation.js";
 import { congested, writable } from "../flow.js";
+import type { HandlerContext } from "../context.js";
 import { needArgs, sessionOf, type Handler } from "./types.js";
 
 /** Messages read from the store per step of a HISTORY request. */
@@ -16,23 +17,43 @@ function limitArg(s: string | undefined, dflt: number, max: number): number {
   return s === undefined ? dflt : Math.max(1, checkUint(s, "limit", max));
 }
 
-/** LIST_TOPICS [after] [limit]: `OK LIST_TOPICS <name>...`, ordered by name; page with `after`. */
+/**
+ * LIST_TOPICS [after] [limit]: `OK LIST_TOPICS <name>...`, ordered by name; page with `after`.
+ * Private topics are listed only to their members. [PROTO TOPIC-8]
+ */
 export const listTopics: Handler = {
   access: "client",
-  async handle(ctx, _conn, cmd) {
+  async handle(ctx, conn, cmd) {
     needArgs(cmd, 0, 2, "LIST_TOPICS [after] [limit]");
+    const s = sessionOf(conn);
     const topics = await ctx.store.listTopics(cmd.args[0] ?? "", limitArg(cmd.args[1], 100, MAX_LIST));
-    return okReply(Cmd.LIST_TOPICS, ...topics.map((t) => t.name));
+    const visible: string[] = [];
+    for (const t of topics) if (t.policy === "public" || (await ctx.store.isMember(t.name, s.clientId))) visible.push(t.name);
+    return okReply(Cmd.LIST_TOPICS, ...visible);
   },
 };
 
-/** TOPIC_MEMBERS <name> [after] [limit]: `OK TOPIC_MEMBERS <name> <member>...`. */
+/** directoryVisibility "none": the directory commands are refused outright. */
+function mustSeeDirectory(ctx: HandlerContext): void {
+  if (ctx.cfg.directoryVisibility === "none") throw new CommandError(ErrorCode.IM_ERR_FORBIDDEN, "this cluster does not list its users (directoryVisibility none)");
+}
+
+/**
+ * TOPIC_MEMBERS <name> [after] [limit]: `OK TOPIC_MEMBERS <name> <member>...`. Members only for a
+ * private topic, and for every topic under directoryVisibility "peers". [PROTO TOPIC-8]
+ */
 export const topicMembers: Handler = {
   access: "client",
-  async handle(ctx, _conn, cmd) {
+  async handle(ctx, conn, cmd) {
     needArgs(cmd, 1, 3, "TOPIC_MEMBERS <name> [after] [limit]");
+    mustSeeDirectory(ctx);
+    const s = sessionOf(conn);
     const name = checkTopicName(cmd.args[0]);
-    if (!(await ctx.store.getTopic(name))) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
+    const topic = await ctx.store.getTopic(name);
+    if (!topic) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
+    if ((topic.policy === "private" || ctx.cfg.directoryVisibility === "peers") && !(await ctx.store.isMember(name, s.clientId))) {
+      throw new CommandError(ErrorCode.IM_ERR_NOT_MEMBER, `only members of ${name} see who else is in it`);
+    }
     const members = await ctx.store.members(name, cmd.args[1] ?? "", limitArg(cmd.args[2], 100, MAX_LIST));
     return okReply(Cmd.TOPIC_MEMBERS, name, ...members);
   },
@@ -48,13 +69,30 @@ export const myTopics: Handler = {
   },
 };
 
-/** ONLINE_USERS [limit]: `OK ONLINE_USERS <id>...`, cluster-wide, sorted, at most limit (default 100). */
+/** Peers looked at per ONLINE_USERS under directoryVisibility "peers": members of your topics, first found first. */
+const MAX_PEERS = 2000;
+
+/**
+ * ONLINE_USERS [limit]: `OK ONLINE_USERS <id>...`, sorted, at most limit (default 100): everyone
+ * online in the cluster (directoryVisibility "all", v1's `:olu`), or only those who share a topic
+ * with you ("peers"), or refused ("none").
+ */
 export const onlineUsers: Handler = {
   access: "client",
-  async handle(ctx, _conn, cmd) {
+  async handle(ctx, conn, cmd) {
     needArgs(cmd, 0, 1, "ONLINE_USERS [limit]");
-    const ids = await ctx.directory.online(limitArg(cmd.args[0], 100, MAX_LIST));
-    return okReply(Cmd.ONLINE_USERS, ...ids);
+    mustSeeDirectory(ctx);
+    const limit = limitArg(cmd.args[0], 100, MAX_LIST);
+    if (ctx.cfg.directoryVisibility === "all") return okReply(Cmd.ONLINE_USERS, ...(await ctx.directory.online(limit)));
+    const s = sessionOf(conn);
+    const peers = new Set<string>();
+    for (const topic of await ctx.store.topicsOf(s.clientId)) {
+      for (const m of await ctx.store.members(topic, "", MAX_PEERS - peers.size)) if (m !== s.clientId) peers.add(m);
+      if (peers.size >= MAX_PEERS) break;
+    }
+    const ids = [...peers].sort();
+    const online = await Promise.all(ids.map((id) => ctx.directory.lookup(id)));
+    return okReply(Cmd.ONLINE_USERS, ...ids.filter((_, i) => online[i] !== null).slice(0, limit));
   },
 };
 

@@ -5,22 +5,22 @@ import { okReply } from "../../../shared/protocol/dialect.js";
 import { checkTopicName, checkUint } from "../../../shared/validate.js";
 import type { Session } from "../session.js";
 import type { HandlerContext } from "../context.js";
-import { topicEvents, type TopicAction } from "../events.js";
+import { canManage, policyArg, publishTopicEvents } from "./topic-rules.js";
 import { admitSend, checkBody, checkCmid, needArgs, sessionOf, type Handler } from "./types.js";
 
-function publishTopicEvents(ctx: HandlerContext, topic: string, clientId: string, action: TopicAction): void {
-  for (const [ch, cmd] of topicEvents(ctx.serverId, topic, clientId, action)) ctx.channels.publish(ch, cmd);
-}
-
-/** CREATE_TOPIC <name> (v1). An existing name is an error, never an overwrite. [PROTO TOPIC-1] */
+/**
+ * CREATE_TOPIC <name> [public|private] (v1, plus the policy; public by default, as v1). The
+ * creator is the owner and first member. An existing name is an error, never an overwrite. [PROTO TOPIC-1]
+ */
 export const createTopic: Handler = {
   access: "client",
   handle(ctx, conn, cmd) {
-    needArgs(cmd, 1, 1, "CREATE_TOPIC <name>");
+    needArgs(cmd, 1, 2, "CREATE_TOPIC <name> [public|private]");
     const s = sessionOf(conn);
     const name = checkTopicName(cmd.args[0]);
+    const policy = policyArg(cmd.args[1] ?? "public");
     return s.serial.run(async () => {
-      await ctx.store.createTopic(name, s.clientId, Date.now());
+      await ctx.store.createTopic(name, s.clientId, Date.now(), { policy, maxOwned: ctx.cfg.maxTopicsPerUser });
       ctx.topics.attach(s, name, 0);
       publishTopicEvents(ctx, name, s.clientId, "create");
       return okReply(Cmd.CREATE_TOPIC, name);
@@ -42,14 +42,19 @@ export const joinTopic: Handler = {
       throw new CommandError(ErrorCode.IM_ERR_FROM_MISMATCH, `JOIN_TOPIC names ${cmd.args[1]} but this session is ${s.clientId}`);
     }
     return s.serial.run(async () => {
-      if (!(await ctx.store.getTopic(name))) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
+      const topic = await ctx.store.getTopic(name);
+      if (!topic) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
       if (!(await ctx.store.isMember(name, s.clientId))) {
+        // A private topic is joined by invitation only; its owner and admins need none. [PROTO TOPIC-6]
+        if (topic.policy === "private" && !canManage(topic, s.clientId) && !(await ctx.store.isInvited(name, s.clientId))) {
+          throw new CommandError(ErrorCode.IM_ERR_NOT_INVITED, `${name} is private: ask its owner or an admin for an invitation`);
+        }
         // A new member starts at the present: earlier messages are history, not a backlog. The
         // cursor is written before the membership, so the login sync (which may run at the same
         // time and reads membership first) never finds the member without its starting point.
         const head = (await ctx.store.topicHeads([name])).get(name) ?? 0;
         await ctx.store.setCursors([{ clientId: s.clientId, topic: name, seq: head }]);
-        if (await ctx.store.addMember(name, s.clientId)) {
+        if (await ctx.store.addMember(name, s.clientId, { maxMembers: ctx.cfg.maxMembersPerTopic })) {
           ctx.topics.attach(s, name, head);
           publishTopicEvents(ctx, name, s.clientId, "join");
         }
