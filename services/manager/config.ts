@@ -12,5 +12,22 @@ export const managerSchema = z.strictObject({
   v1CacheTtlMs: positiveMs.default(2 * 24 * 3600 * 1000),
   /** Members written into a v1 `IM:<name>topic` value at most (a cache, not the membership truth). */
   v1TopicMembersMax: z.number().int().positive().default(1000),
+  /**
+   * Retention, enforced by the store and run by the manager (docs/STORE.md "Retention"): history
+   * cannot grow for ever, and what a flood to made-up recipients left behind goes in the end.
+   */
+  retention: z
+    .strictObject({
+      /** Messages older than this are deleted, undelivered ones with their inbox entries; 0: no age limit. @default 365 days */
+      maxAgeDays: z.number().nonnegative().default(365),
+      /** Per conversation only the newest this many are kept (never an undelivered one); 0: no count limit. @default 100000 */
+      maxPerConversation: z.number().int().nonnegative().default(100_000),
+      /** Messages looked at per slice; a slice runs every sliceEveryMs, until a pass has covered the store. */
+      sliceMessages: z.number().int().positive().default(2000),
+      sliceEveryMs: positiveMs.default(2000),
+      /** Pause between two passes over the store. */
+      passEveryMs: positiveMs.default(3600_000),
+    })
+    .prefault({}),
 });
 export type ManagerConfig = z.output<typeof managerSchema>;

@@ -8,6 +8,7 @@ import { openStore } from "../../shared/store/open-store.js";
 import { processStats } from "../../shared/process-stats.js";
 import { managerSchema } from "./config.js";
 import { Manager } from "./manager.js";
+import { RetentionJob } from "./retention.js";
 
 void runService(
   {
@@ -20,6 +21,8 @@ void runService(
       const bus = openRedisBus(cfg.redis, log, { name: "manager" });
       const store = await openStore(cfg.store, log);
       const manager = new Manager(cfg, log, bus.v1, store);
+      const retention = new RetentionJob(cfg.retention, store, log);
+      retention.start();
       const links = createLinkSet(cfg, { registry: bus.registry, log }, {
         channels: Manager.channels,
         onCommand: (l, cmd) => manager.onCommand(l, cmd),
@@ -27,13 +30,14 @@ void runService(
         onDown: (l) => manager.onLinkDown(l, cfg.registryTtlMs + 2000, () => !l.isUp),
       });
       links.start();
-      const stats = () => ({ ...processStats().read(), ...manager.counters, links: links.all().length, linksUp: links.all().filter((l) => l.isUp).length });
+      const stats = () => ({ ...processStats().read(), ...manager.counters, ...retention.counters, links: links.all().length, linksUp: links.all().filter((l) => l.isUp).length });
       const admin = await listenServicePort({ listen: cfg.listen, role: "manager", id: cfg.id, maxLineBytes: cfg.maxLineBytes, log, stats });
       const heartbeat = new RegistryPublisher(bus.registry, { role: "manager", id: cfg.id, addr: cfg.listen, version: VERSION }, cfg, stats, log).start();
       log.info({ listen: cfg.listen, store: store.kind }, "manager started");
       return {
         async close() {
           await heartbeat.stop();
+          retention.stop();
           links.stop();
           await admin.close();
           await store.close();

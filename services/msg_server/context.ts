@@ -4,6 +4,7 @@ import type { ControlBus } from "../../shared/bus/control-bus.js";
 import type { Command } from "../../shared/protocol/commands.js";
 import type { Store } from "../../shared/store/store.js";
 import type { Semaphore } from "../../shared/semaphore.js";
+import type { SendLimiter } from "../../shared/limits/send-limiter.js";
 import type { ChannelHub } from "./channels.js";
 import type { ClientAuth } from "./client-auth.js";
 import type { MsgServerConfig } from "./config.js";
@@ -41,6 +42,11 @@ export interface HandlerContext {
   snapshot(channel: string): Command[];
   /** The counters and gauges a STATS request answers with. */
   statsSnapshot(): Record<string, number>;
+  /**
+   * The send rate limiter of a user: the same one across its reconnects to this server, so
+   * logging in again does not refill the bucket.
+   */
+  sendLimiterOf(clientId: string): SendLimiter;
   /** Messages to other msg_servers (kicks, removals). */
   readonly control: ControlBus;
   /** A member left a topic by someone else's hand: stop its deliveries here (no-op if not here). */

@@ -15,6 +15,10 @@ import { Semaphore } from "../../shared/semaphore.js";
 import type { Revocation } from "../../shared/bus/revocations.js";
 import type { ControlBus, ControlMessage } from "../../shared/bus/control-bus.js";
 import type { ClientAuth } from "./client-auth.js";
+import { SendLimiter } from "../../shared/limits/send-limiter.js";
+
+/** A user's send bucket outlives its session this long: long enough to refill, so a reconnect gains nothing. */
+const LIMITER_KEEP_MS = 30_000;
 import type { MsgServerConfig } from "./config.js";
 import type { HandlerContext } from "./context.js";
 import { P2PDelivery } from "./delivery.js";
@@ -57,6 +61,8 @@ export class MsgServer implements HandlerContext {
   readonly reads: Semaphore;
   readonly control: ControlBus;
   private readonly sweeper: IdleSweeper<Conn>;
+  /** Send limiters by user, kept LIMITER_KEEP_MS after the session ends (sendLimiterOf). */
+  private readonly limiters = new Map<string, { limiter: SendLimiter; endedAt: number }>();
   /** Per-address connection slots, released when the connection closes. */
   private readonly slots = new WeakMap<Conn, () => void>();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -105,7 +111,11 @@ export class MsgServer implements HandlerContext {
       this.timers.push(t);
     };
     this.sweeper.start();
-    every(1000, () => this.checkTokens(Date.now()));
+    every(1000, () => {
+      const now = Date.now();
+      this.checkTokens(now);
+      this.sweepLimiters(now);
+    });
     every(Math.max(1000, Math.floor(this.cfg.sessionTtlMs / 3)), () => void this.sessions.refresh());
     every(this.cfg.inboxSweepMs, () => void this.sweep());
     every(this.cfg.cursorFlushMs, () => void this.flushCursors());
@@ -172,11 +182,23 @@ export class MsgServer implements HandlerContext {
   /** `clientId` is no longer a member of `topic`: if its session is here, its deliveries stop now. */
   memberRemoved(topic: string, clientId: string): void {
     const s = this.sessions.get(clientId);
-    if (!s || !s.topics.has(topic)) return;
+    if (!s?.topics.has(topic)) return;
     this.topics.detach(s, topic);
     s.dirtyCursors.delete(topic);
     const notice = s.conn.dialect.topicRemoved(topic);
     if (notice) s.conn.send(notice);
+  }
+
+  sendLimiterOf(clientId: string): SendLimiter {
+    let e = this.limiters.get(clientId);
+    if (!e) this.limiters.set(clientId, (e = { limiter: new SendLimiter(this.cfg.limits), endedAt: 0 }));
+    e.endedAt = 0;
+    return e.limiter;
+  }
+
+  /** Limiters of users gone long enough for their bucket to be full again are forgotten. */
+  private sweepLimiters(now: number): void {
+    for (const [id, e] of this.limiters) if (e.endedAt > 0 && now - e.endedAt > LIMITER_KEEP_MS) this.limiters.delete(id);
   }
 
   /** A revocation anywhere in the cluster: close the live sessions it names. */
@@ -218,6 +240,8 @@ export class MsgServer implements HandlerContext {
   }
 
   private onSessionEnded(session: Session): void {
+    const lim = this.limiters.get(session.clientId);
+    if (lim && session.sendLimiter === lim.limiter) lim.endedAt = Date.now();
     session.inbox?.close();
     this.topics.detachAll(session);
     void this.flushCursorsOf([session]);

@@ -21,6 +21,7 @@ import { MAX_POS, assertKeyFits, type Durability, clampLimit, convRange, findOri
 import { lmdbAttachmentOps, sweepStaleUploads } from "./lmdb-attachments.js";
 import { lmdbConversationOps, nextP2PSeq, touchRecent } from "./lmdb-conversations.js";
 import { lmdbTopicOps } from "./lmdb-topics.js";
+import { lmdbPrune } from "./lmdb-retention.js";
 import { p2pConversation } from "../protocol/conversation.js";
 import type { AppendP2PResult, ClientRecord, InboxEntry, NewP2PMessage, Store, StoreLimits, StoredMessage } from "./store.js";
 
@@ -125,6 +126,7 @@ const READS = [
   "attachmentInfo",
   "readAttachment",
   "attachmentsOf",
+  "prune",
 ] as const satisfies readonly (keyof Store)[];
 
 /**
@@ -240,6 +242,8 @@ function lmdbStore(dbs: LmdbDbs, limits: StoreLimits): Store {
         return true;
       });
     },
+
+    prune: (policy, opts) => lmdbPrune(dbs, policy, opts),
 
     async history(conv: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
       return convRange(dbs, conv, afterSeq, limit);

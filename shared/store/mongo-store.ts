@@ -6,6 +6,8 @@
  * them back, and retried once by the driver on a transient error; a resolved promise means
  * committed. How multi-document writes stay safe without transactions: mongo-messages.ts.
  */
+import { mongoPrune } from "./mongo-retention.js";
+import type { PruneCursor, RetentionPolicy } from "./retention.js";
 import { createConnection, type Connection } from "mongoose";
 import { ConfigError, ErrorCode, ImError, UnavailableError } from "../errors.js";
 import { SourceError } from "./attachments.js";
@@ -183,6 +185,7 @@ async function mongoStore(conn: Connection, models: MongoModels, opts: MongoStor
     readAttachment: guard("readAttachment", a.readAttachment, mapError),
     deleteAttachment: guard("deleteAttachment", a.deleteAttachment, mapError),
     attachmentsOf: guard("attachmentsOf", a.attachmentsOf, mapError),
+    prune: guard("prune", (policy: RetentionPolicy, o: { now: number; budget: number; after?: PruneCursor }) => mongoPrune(models, policy, o), mapError),
     upsertClient: guard("upsertClient", t.upsertClient, mapError),
     getClient: guard("getClient", t.getClient, mapError),
     close() {

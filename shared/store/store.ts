@@ -18,6 +18,7 @@
  * - An attachment is visible only once all its bytes are committed; a failed or refused upload
  *   leaves nothing behind (attachments.ts).
  */
+import type { PruneCursor, PruneResult, RetentionPolicy } from "./retention.js";
 import type { Readable } from "node:stream";
 import type { AttachmentInfo, AttachmentSource, ByteRange, NewAttachment, PutAttachmentOptions } from "./attachments.js";
 import type { ConversationCursor, ConversationSummary, ReadPositionResult } from "./conversations.js";
@@ -248,6 +249,14 @@ export interface Store {
 
   // ---- clients (written by the manager) --------------------------------------------------
   /** Insert or replace; an update with an older lastSeenMs than the stored one is ignored. */
+  // ---- retention ---------------------------------------------------------------------------
+  /**
+   * Delete what the retention policy says may go (retention.ts `prunable`), looking at most at
+   * `budget` messages, from `after` (a previous result's `next`) in store order. Idempotent: two
+   * managers running it at once delete the same things.
+   */
+  prune(policy: RetentionPolicy, opts: { now: number; budget: number; after?: PruneCursor }): Promise<PruneResult>;
+
   upsertClient(rec: ClientRecord): Promise<void>;
   getClient(clientId: string): Promise<ClientRecord | null>;
 

@@ -13,6 +13,7 @@ import { p2p, range1, rejectsWithCode, sortByUtf8, sortedNums, withStore, type S
 import { registerAttachmentTests } from "./store-attachments.suite.js";
 import { registerConversationTests } from "./store-conversations.suite.js";
 import { registerTopicTests } from "./store-topics.suite.js";
+import { registerRetentionTests } from "./store-retention.suite.js";
 
 export type { StoreFactory, StoreHarness } from "./store-helpers.js";
 
@@ -20,6 +21,7 @@ export function runStoreSuite(name: string, factory: StoreFactory): void {
   describe(`${name} store conformance`, () => {
     registerP2PTests(factory);
     registerTopicTests(factory);
+    registerRetentionTests(factory);
     registerConversationTests(factory);
     registerAttachmentTests(factory);
     registerDurabilityTests(factory);

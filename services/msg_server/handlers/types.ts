@@ -1,6 +1,5 @@
 import type { Command } from "../../../shared/protocol/commands.js";
 import { CommandError, ErrorCode, RateLimitedError } from "../../../shared/errors.js";
-import { SendLimiter } from "../../../shared/limits/send-limiter.js";
 import type { Conn, Session } from "../session.js";
 import type { HandlerContext } from "../context.js";
 
@@ -48,7 +47,7 @@ export function checkBody(ctx: HandlerContext, body: string): string {
  * errors, has its message accepted and its connection paused for the wait instead.
  */
 export function admitSend(ctx: HandlerContext, s: Session, bodyBytes: number): void {
-  s.sendLimiter ??= new SendLimiter(ctx.cfg.limits);
+  s.sendLimiter ??= ctx.sendLimiterOf(s.clientId);
   const wait = s.sendLimiter.take(bodyBytes);
   if (wait === 0) return;
   const ms = Math.ceil(wait);

@@ -170,7 +170,11 @@ test("send rate: over the bucket a line client gets IM_ERR_RATE_LIMITED with a w
   await new Promise((r) => setTimeout(r, wait + 10));
   assert.equal(codeOf(await alice.request("SEND_MESSAGE_P2P bob later")), Cmd.OK);
   const other = await h.login("carol");
-  assert.equal(codeOf(await other.request("SEND_MESSAGE_P2P bob hi")), Cmd.OK, "the limit is per session");
+  assert.equal(codeOf(await other.request("SEND_MESSAGE_P2P bob hi")), Cmd.OK, "the limit is per user");
+  for (let i = 0; i < 3; i++) await alice.request(`SEND_MESSAGE_P2P bob drain${i}`);
+  alice.close();
+  const again = await h.login("alice");
+  assert.equal(codeOf(await again.request("SEND_MESSAGE_P2P bob again")), "IM_ERR_RATE_LIMITED", "logging in again does not refill the bucket");
 });
 
 test("mode none: no token needed, and the process said so", async (t) => {
