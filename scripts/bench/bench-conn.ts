@@ -16,6 +16,7 @@
  */
 import { connect, type Socket } from "node:net";
 import { WebSocket } from "ws";
+import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 import { Cmd, type Command } from "../../shared/protocol/commands.js";
 import { Decoder, encode, type CodecKind } from "../../shared/protocol/codec.js";
 import { parseLine } from "../../shared/protocol/line-codec.js";
@@ -84,9 +85,9 @@ export class BenchConn {
   static open(addr: string, codec: CodecKind, localAddress?: string): Promise<BenchConn> {
     const { host, port } = splitHostPort(addr);
     return new Promise((resolve, reject) => {
-      const s = connect({ host, port, localAddress });
+      const s = benchTlsCa ? tlsConnect({ host, port, ca: benchTlsCa, ...(localAddress ? { localAddress } : {}) } as ConnectionOptions) : connect({ host, port, localAddress });
       s.once("error", reject);
-      s.once("connect", () => {
+      s.once(benchTlsCa ? "secureConnect" : "connect", () => {
         s.off("error", reject);
         const c = new BenchConn(s, codec, addr);
         s.setNoDelay(true);
@@ -304,6 +305,13 @@ export async function askGateway(gateway: string, codec: CodecKind, localAddress
   } finally {
     c.close();
   }
+}
+
+/** With --tls: the CA the target's certificates chain to; every bench connection is TLS then. */
+let benchTlsCa: Buffer | null = null;
+
+export function setBenchTls(ca: Buffer | null): void {
+  benchTlsCa = ca;
 }
 
 /** Where login tokens come from for the target being measured (unset: no token is sent, as for a build without tokens). */

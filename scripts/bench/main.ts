@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { parseOptions, type BenchOptions, type Scenario } from "./options.js";
 import { Meter } from "./proc-stats.js";
 import { childPids, openTarget, type Target, type TargetSpec } from "./target.js";
-import { setTokenSource } from "./bench-conn.js";
+import { setBenchTls, setTokenSource } from "./bench-conn.js";
 import { formatRun, formatSummary, machine, medians, processMetrics, type RunResult } from "./report.js";
 import type { ScenarioContext, ScenarioOutput } from "./scenarios/context.js";
 import { runP2P } from "./scenarios/p2p.js";
@@ -40,6 +40,7 @@ async function runOnce(opts: BenchOptions, spec: TargetSpec, run: number): Promi
   const target = await openTarget(spec);
   current = target;
   setTokenSource(target.token ? (id) => target.token!(id) : null);
+  setBenchTls(target.tlsCa ?? null);
   try {
     const procs = [...(await target.procs()), { name: "bench", pid: process.pid }];
     // --cpu-prof: SIGUSR2 toggles the profiler hook in every service (not redis, not us).

@@ -115,6 +115,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     .option("--compare-gateway <host:port>", "with --gateway: a second existing cluster to alternate with")
     .option("--msg-servers <n>", "own cluster: msg_servers to start (default 2; idle: 1)", int(1))
     .option("--lean-cluster", "own cluster: no manager and no monitor", false)
+    .option("--tls", "own cluster with TLS everywhere (client listeners, mutual TLS links, test certificates); clients connect over TLS", false)
     .option("--conf <json>", 'own cluster: extra config per service, e.g. {"msg_server":{"syncBatch":1000}}')
     .option("--keep", "own cluster: keep its directory (logs, store) after the run", false)
     .option("--cpu-prof <dir>", "own cluster: write a CPU profile of every service into dir (see profile-summary.js)")
@@ -188,6 +189,7 @@ function targetSpecs(o: Record<string, unknown>, scenario: Scenario, ws: boolean
     lean: o.leanCluster as boolean,
     keep: o.keep as boolean,
     ws,
+    tls: o.tls as boolean,
   };
   const a: TargetSpec = { ...own, dist: OWN_DIST, label: o.compareDist ? "A this build" : "this build" };
   if (!o.compareDist) return [a];

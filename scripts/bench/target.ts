@@ -3,9 +3,11 @@
  * default, another with --compare-dist), fresh for every run so peak RSS and the store start
  * clean, or an existing cluster reached through its gateway.
  */
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { tmpdir } from "node:os";
+import { makeTestPki } from "../../test/support/certs.js";
 import { Redis } from "ioredis";
 import type * as ClusterModule from "../../test/support/cluster.js";
 import { redisKeys } from "../../shared/bus/keys.js";
@@ -22,11 +24,13 @@ export interface Target {
   procs(): Promise<NamedProc[]>;
   /** A login token for `id` ("" when the target takes none); absent for builds from before client tokens. */
   token?(id: string): Promise<string>;
+  /** With --tls: the CA that clients must trust. */
+  tlsCa?: Buffer;
   close(): Promise<void>;
 }
 
 export type TargetSpec =
-  | { kind: "dist"; dist: string; label: string; msgServers: number; conf: ServiceConf; lean: boolean; keep: boolean; ws: boolean }
+  | { kind: "dist"; dist: string; label: string; msgServers: number; conf: ServiceConf; lean: boolean; keep: boolean; ws: boolean; tls: boolean }
   | { kind: "gateway"; gateway: string; label: string; redis: string | null; prefix: string };
 
 export type ServiceConf = Partial<Record<"gateway" | "msg_server" | "router" | "manager" | "monitor", Record<string, unknown>>>;
@@ -81,7 +85,8 @@ async function launch(spec: Extract<TargetSpec, { kind: "dist" }>): Promise<Clus
   for (let attempt = 1; ; attempt++) {
     const before = childPids();
     try {
-      return await mod.startCluster(null, { msgServers: spec.msgServers, manager: !spec.lean, monitor: !spec.lean, ws: spec.ws, conf: mergeConf(spec.conf) });
+      const tls = spec.tls ? makeTestPki(mkdtempSync(join(tmpdir(), "fc-bench-pki-"))) : undefined;
+      return await mod.startCluster(null, { msgServers: spec.msgServers, manager: !spec.lean, monitor: !spec.lean, ws: spec.ws, tls, conf: mergeConf(spec.conf) });
     } catch (err) {
       // startCluster leaves what it started running when it fails: stop exactly those processes.
       for (const pid of childPids()) if (!before.has(pid)) process.kill(pid, "SIGKILL");
@@ -107,7 +112,8 @@ async function startOwnCluster(spec: Extract<TargetSpec, { kind: "dist" }>): Pro
   return {
     label: spec.label,
     // A build whose launcher predates WebSocket support has no HTTP port: then the login fails loudly.
-    gateway: spec.ws ? `127.0.0.1:${cl.gatewayHttpPort ?? 0}` : cl.gateway!.addr,
+    gateway: spec.ws ? `127.0.0.1:${cl.gatewayHttpPort ?? 0}` : spec.tls ? `127.0.0.1:${cl.gatewayTlsPort}` : cl.gateway!.addr,
+    tlsCa: spec.tls ? pkiCa(cl) : undefined,
     procs: async () => procs,
     token: typeof (cl as { token?: unknown }).token === "function" ? (id: string) => cl.token(id) : undefined,
     async close() {
@@ -164,4 +170,10 @@ async function redisPidOf(port: number, host: string): Promise<number | null> {
   } finally {
     r.disconnect();
   }
+}
+
+/** The CA of a cluster started with test certificates (test/support/certs.ts puts it beside the rest). */
+function pkiCa(cl: ClusterModule.Cluster): Buffer | undefined {
+  const f = (cl as { tlsCaFile?: string }).tlsCaFile;
+  return f ? readFileSync(f) : undefined;
 }

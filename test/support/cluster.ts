@@ -127,6 +127,8 @@ export interface Cluster {
   /** TLS listeners (with `tls`): one per msg_server, in order, and the gateway's. */
   tlsPorts: number[];
   gatewayTlsPort: number;
+  /** With `tls`: the CA file clients must trust. */
+  tlsCaFile?: string;
   gatewayHttpPort: number;
   /**
    * A client logged in through the gateway (line codec unless opts.codec says otherwise).
@@ -256,6 +258,7 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
     gatewayHttpPort,
     tlsPorts,
     gatewayTlsPort,
+    tlsCaFile: pki?.ca.cert,
     async client(id, opts = {}) {
       const addr = opts.via ?? (await requestMsgServer(gateway!.addr));
       const c = new FishChatClient({ heartbeatMs: 0, ...opts });
