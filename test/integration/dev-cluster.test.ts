@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { Redis } from "ioredis";
 import { FishChatClient, requestMsgServer, type P2PMessage } from "../../shared/client/client.js";
 import { alive, DevDir } from "../support/dev-cluster.js";
-import { portOpen, waitFor } from "../support/ports.js";
+import { portOpen, sleep, waitFor } from "../support/ports.js";
 import { startRedis } from "../support/redis.js";
 
 const DIST = resolve(import.meta.dirname, "../..");
@@ -52,6 +52,54 @@ async function chat(gateway: string, dataDir: string): Promise<void> {
   }
 }
 
+/** A binary from bin/, run as the README runs it: from the directory npm start runs in. */
+function runBin(cwd: string, bin: string, args: string[], stdin = ""): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((done) => {
+    const p = spawn(process.execPath, [join(DIST, "..", "bin", `${bin}.js`), ...args], { cwd, stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    p.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+    p.stderr!.on("data", (b: Buffer) => (err += b.toString()));
+    p.stdin!.end(stdin);
+    p.once("exit", (code) => done({ code, out, err }));
+  });
+}
+
+/** The README's quick start: the bundled clients with --dev-token, and a token from the token binary on a raw socket. */
+async function readmeChat(cwd: string, gateway: string, msConf: string, msPort: number): Promise<void> {
+  const bob = runBin(cwd, "client_p2p", [`--gateway=${gateway}`, "--id", "bob", "--dev-token", msConf, "--expect", "1", "--wait-ms", "20000"]);
+  await sleep(1500); // bob logged in: alice's message goes live, not through the inbox (either way it must arrive)
+  const alice = await runBin(cwd, "client_p2p", [`--gateway=${gateway}`, "--id", "alice", "--dev-token", msConf, "--send", "bob hello there"]);
+  assert.equal(alice.code, 0, alice.out + alice.err);
+  assert.match(alice.out, /sent to bob seq \d+/);
+  const b = await bob;
+  assert.equal(b.code, 0, b.out + b.err);
+  assert.match(b.out, /alice says : hello there/);
+  // Without a token the login is refused.
+  const anon = await runBin(cwd, "client_p2p", [`--gateway=${gateway}`, "--id", "mallory", "--send", "bob hi"]);
+  assert.notEqual(anon.code, 0);
+  assert.match(anon.out + anon.err, /IM_ERR_AUTH_FAILED/);
+
+  const minted = await runBin(cwd, "token", [`-conf_file=${msConf}`, "--sub", "carol", "--ttl", "1h"]);
+  assert.equal(minted.code, 0, minted.err);
+  const token = minted.out.trim();
+  assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+  const reply = await new Promise<string>((resolve, reject) => {
+    const s = connect({ host: "127.0.0.1", port: msPort }, () => s.write(`SEND_CLIENT_ID carol ${token}\n`));
+    let got = "";
+    s.setEncoding("utf8");
+    s.on("data", (d: string) => {
+      got += d;
+      if (got.includes("\n")) {
+        s.destroy();
+        resolve(got.slice(0, got.indexOf("\n")));
+      }
+    });
+    s.on("error", reject);
+  });
+  assert.equal(reply, "OK SEND_CLIENT_ID carol");
+}
+
 test("npm start: own redis apart from the conf files' one, one-line refusal of a second start, crashes restarted, SIGTERM to npm stops everything", { timeout: 120_000 }, async (t) => {
   // Stands in for the machine's Redis on 6379, which the shipped conf files name.
   const systemRedis = await startRedis({ aof: false });
@@ -64,6 +112,7 @@ test("npm start: own redis apart from the conf files' one, one-line refusal of a
   for (const port of [p.gateway, p.ms1, p.ms2, p.router, p.manager, p.monitor]) assert.match(run.out, new RegExp(`:${port} +up `), `port ${port} reported up`);
   assert.match(run.out, new RegExp(`dashboard http://127\\.0\\.0\\.1:${p.http}/`));
   await chat(`127.0.0.1:${p.gateway}`, run.dataDir);
+  await readmeChat(d.dir, `127.0.0.1:${p.gateway}`, `conf/msg_server.${p.ms1}.json`, p.ms1);
 
   // Everything went to the private Redis (password-protected), nothing to the conf files' Redis.
   const password = readFileSync(join(run.dataDir, "redis", "password"), "utf8").trim();
