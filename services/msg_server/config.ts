@@ -76,6 +76,8 @@ export const attachmentsSchema = z
     thumbnailPx: z.number().int().min(16).max(2048).default(320),
     /** Images with more input pixels than this get no thumbnail (decompression bombs). */
     thumbnailMaxPixels: z.number().int().positive().default(40_000_000),
+    /** An upload's whole request (headers and body) must arrive within this time. */
+    uploadTimeoutMs: positiveMs.default(300_000),
     /** Thumbnails made at once in this process (CPU-bound). */
     thumbnailConcurrency: z.number().int().positive().default(1),
   })
