@@ -112,6 +112,8 @@ export class Notifier {
    */
   offline(session: Session, topics: string[]): void {
     this.presence(session.clientId, false, topics, async () => {
+      // A kick by a newer login on this server ends the old session just before the new one is recorded.
+      await new Promise((r) => setImmediate(r));
       if (this.d.sessions.get(session.clientId)) return false;
       const loc = await this.d.directory.lookup(session.clientId);
       return !loc || loc.serverId === this.d.serverId;
