@@ -68,6 +68,33 @@ function sendError(res: ServerResponse, err: unknown, log: Logger): void {
 
 const fail = (code: ErrorCode, message: string) => new ImError(code, message);
 
+/** Request bytes still read (and dropped) after an early answer, so the client can read it... */
+const DRAIN_MAX_BYTES = 1024 * 1024;
+/** ...for at most this long; then the connection is dropped. */
+const DRAIN_MAX_MS = 2000;
+
+/**
+ * After answering a request whose body we did not read (refused before or while streaming):
+ * read and drop a bounded rest, then drop the connection if it is still coming. Closing at once
+ * with unread bytes makes the kernel reset the connection, and the client may lose the answer.
+ */
+function drainThenClose(req: IncomingMessage, res: ServerResponse): void {
+  if (req.complete) return;
+  res.once("finish", () => {
+    if (req.complete || req.destroyed) return;
+    let seen = 0;
+    const timer = setTimeout(() => req.destroy(), DRAIN_MAX_MS);
+    timer.unref();
+    req.on("data", (d: Buffer) => {
+      seen += d.length;
+      if (seen > DRAIN_MAX_BYTES) req.destroy();
+    });
+    req.once("close", () => clearTimeout(timer));
+    req.once("end", () => clearTimeout(timer));
+    req.resume();
+  });
+}
+
 /**
  * `Range: bytes=a-b | a- | -n` as an inclusive range of a file of `size` bytes; null for no
  * range (or one we ignore: malformed, or several, RFC 9110 14.2); throws IM_ERR_BAD_RANGE when
@@ -251,8 +278,7 @@ export function filesHandler(d: FilesHttpDeps): (req: IncomingMessage, res: Serv
           return;
         }
         sendError(res, err, log);
-        // A body we did not read (refused before or while streaming) is not waited for.
-        if (!req.complete) res.once("finish", () => req.destroy());
+        drainThenClose(req, res);
       });
     if (req.method === "OPTIONS") {
       res
@@ -267,7 +293,7 @@ export function filesHandler(d: FilesHttpDeps): (req: IncomingMessage, res: Serv
     const methodNotAllowed = (allow: string) => {
       res.setHeader("Allow", allow);
       sendJson(res, 405, { error: { code: ErrorCode.IM_ERR_BAD_ARGS, message: `method ${req.method} not allowed here; use ${allow}` } });
-      if (!req.complete) res.once("finish", () => req.destroy());
+      drainThenClose(req, res);
     };
     if (path === FILES_PATH || path === `${FILES_PATH}/`) {
       if (req.method !== "POST") methodNotAllowed("POST");
