@@ -5,25 +5,11 @@
  * from what the store says, so recipients on every transport see true names, types and sizes.
  */
 import { CommandError, ErrorCode } from "../../shared/errors.js";
-import type { AttachmentInfo, Store } from "../../shared/store/store.js";
+import type { Store } from "../../shared/store/store.js";
+import { ATTACHMENT_PREFIX, formatRef, isAttachmentBody } from "../../shared/protocol/attachment-ref.js";
 
-export const ATTACHMENT_PREFIX = "fc+file:";
 export const MAX_CAPTION_CHARS = 1000;
 
-/** What a reference says, as recipients see it. */
-export interface AttachmentRef {
-  type: "file";
-  id: string;
-  name: string;
-  mime: string;
-  size: number;
-  thumbnailId: string | null;
-  caption?: string;
-}
-
-export function isAttachmentBody(body: string): boolean {
-  return body.startsWith(ATTACHMENT_PREFIX);
-}
 
 function bad(message: string): CommandError {
   return new CommandError(ErrorCode.IM_ERR_BAD_ATTACHMENT, message);
@@ -43,33 +29,6 @@ export function parseSentRef(body: string): { id: string; caption?: string } {
   if (typeof o.id !== "string" || o.id.length === 0 || o.id.length > 64) throw bad('an attachment reference needs "id", the id the upload returned');
   if (o.caption !== undefined && (typeof o.caption !== "string" || o.caption.length > MAX_CAPTION_CHARS)) throw bad(`"caption" must be a string of at most ${MAX_CAPTION_CHARS} characters`);
   return o.caption === undefined ? { id: o.id } : { id: o.id, caption: o.caption };
-}
-
-/** The canonical body for an attachment (keys in a fixed order, caption last). */
-export function formatRef(info: Pick<AttachmentInfo, "id" | "name" | "mime" | "size" | "thumbnailId">, caption?: string): string {
-  const ref: AttachmentRef = { type: "file", id: info.id, name: info.name, mime: info.mime, size: info.size, thumbnailId: info.thumbnailId };
-  if (caption !== undefined) ref.caption = caption;
-  return ATTACHMENT_PREFIX + JSON.stringify(ref);
-}
-
-/** A received body's reference, or null when the body is not one (or not a well-formed one). */
-export function readRef(body: string): AttachmentRef | null {
-  if (!isAttachmentBody(body)) return null;
-  try {
-    const o = JSON.parse(body.slice(ATTACHMENT_PREFIX.length)) as Record<string, unknown>;
-    if (o?.type !== "file" || typeof o.id !== "string" || typeof o.name !== "string" || typeof o.mime !== "string" || typeof o.size !== "number") return null;
-    return {
-      type: "file",
-      id: o.id,
-      name: o.name,
-      mime: o.mime,
-      size: o.size,
-      thumbnailId: typeof o.thumbnailId === "string" ? o.thumbnailId : null,
-      ...(typeof o.caption === "string" ? { caption: o.caption } : {}),
-    };
-  } catch {
-    return null;
-  }
 }
 
 /**
