@@ -36,7 +36,10 @@ const filesBase = new WeakMap<ClientApp, Promise<string | null>>();
 function showFile(app: ClientApp, from: string, ref: AttachmentRef): void {
   const caption = ref.caption === undefined ? "" : ` "${showText(ref.caption)}"`;
   const say = (url: string | null) => app.out.line(`${from} sent a file : ${showText(ref.name)} (${ref.mime}, ${ref.size} bytes)${caption}${url ? ` ${url}/${ref.id}` : ` id ${ref.id}`}`);
-  if (app.session.opts.codec === "packet") return say(null);
+  if (app.session.opts.codec === "packet") {
+    say(null);
+    return;
+  }
   let base = filesBase.get(app);
   if (!base) {
     base = app.session.request({ name: Cmd.FILES_URL, args: [] }).then(
