@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { P2PMessage } from "../../shared/client/client.js";
 import { Cmd } from "../../shared/protocol/commands.js";
+import { type AttachmentRef, readRef } from "../../shared/protocol/attachment-ref.js";
 import { ErrorCode, ImError } from "../../shared/errors.js";
 import type { ClientApp } from "../client_common/app.js";
 import { showHistory } from "../client_common/history.js";
@@ -22,8 +23,32 @@ export function onP2P(app: ClientApp, m: P2PMessage): void {
   else app.track(s.request({ name: Cmd.P2P_ACK, args: [s.clientId, m.uuid] }));
   if (m.uuid && !app.firstSight(m.uuid)) return;
   app.out.debug(`my uuid is : ${m.uuid}${m.seq ? ` seq ${m.seq} ts ${m.ts}` : ""}`);
-  app.out.line(`${m.from} says : ${showText(m.body)}`);
+  const ref = readRef(m.body);
+  if (ref) showFile(app, m.from, ref);
+  else app.out.line(`${m.from} says : ${showText(m.body)}`);
   app.countReceived();
+}
+
+/** The msg_server's file base URL (FILES_URL), asked once per app; null where it has none. */
+const filesBase = new WeakMap<ClientApp, Promise<string | null>>();
+
+/** `<from> sent a file : <name> (<mime>, <size> bytes) <download url>` (docs/PROTOCOL.md). */
+function showFile(app: ClientApp, from: string, ref: AttachmentRef): void {
+  const caption = ref.caption === undefined ? "" : ` "${showText(ref.caption)}"`;
+  const say = (url: string | null) => app.out.line(`${from} sent a file : ${showText(ref.name)} (${ref.mime}, ${ref.size} bytes)${caption}${url ? ` ${url}/${ref.id}` : ` id ${ref.id}`}`);
+  if (app.session.opts.codec === "packet") {
+    say(null);
+    return;
+  }
+  let base = filesBase.get(app);
+  if (!base) {
+    base = app.session.request({ name: Cmd.FILES_URL, args: [] }).then(
+      (r) => r.args[1] ?? null,
+      () => null,
+    );
+    filesBase.set(app, base);
+  }
+  app.track(base.then(say));
 }
 
 function needLine(app: ClientApp, what: string): void {

@@ -1,3 +1,4 @@
+import { decodeJwt } from "jose";
 import type { Logger } from "../../shared/log/logger.js";
 import type { ClientAuthConfig } from "../../shared/auth/config.js";
 import { TokenRejected, TokenVerifier, type VerifiedToken } from "../../shared/auth/token-verifier.js";
@@ -77,6 +78,30 @@ export class ClientAuth {
     const retry = await this.addresses.logins.attempt(addr);
     if (retry > 0) throw new RateLimitedError(`too many logins from your address; retry after ${retry} ms`, retry);
     if (!this.verifier) return null;
+    return this.verify(this.verifier, id, token, addr);
+  }
+
+  /**
+   * An HTTP request's bearer token (file endpoints): the same checks as a login (signature,
+   * expiry, revocation, the address's failed attempts), for the client the token names. Not
+   * counted as a login: a page loading thumbnails makes many requests. Throws
+   * AuthError(IM_ERR_AUTH_FAILED) for every failure, and in mode "none", where nobody can prove
+   * an identity.
+   */
+  async checkBearer(token: string | undefined, addr: string): Promise<{ clientId: string; token: VerifiedToken }> {
+    if (!this.verifier) throw new AuthError(ErrorCode.IM_ERR_AUTH_FAILED, FAILED);
+    let sub: unknown;
+    try {
+      // Only to learn whom the token claims to be; verify() below checks the claim.
+      sub = token ? decodeJwt(token).sub : undefined;
+    } catch {
+      sub = undefined;
+    }
+    const id = typeof sub === "string" && sub.length > 0 ? sub : "?";
+    return { clientId: id, token: await this.verify(this.verifier, id, token, addr) };
+  }
+
+  private async verify(verifier: TokenVerifier, id: string, token: string | undefined, addr: string): Promise<VerifiedToken> {
     const blocked = await this.addresses.failedAuth.blockedFor(addr);
     if (blocked > 0) {
       this.log.warn({ addr, clientId: id, blockedMs: blocked }, "login refused: address blocked after failed attempts");
@@ -84,7 +109,7 @@ export class ClientAuth {
     }
     try {
       if (!token) throw new TokenRejected("missing_claim", "no token given");
-      const v = await this.verifier.verify(id, token);
+      const v = await verifier.verify(id, token);
       const rev = this.revoked.match(v);
       if (rev) throw new TokenRejected("bad_claim", `token revoked (${rev.kind} ${rev.key})`);
       return v;

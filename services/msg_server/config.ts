@@ -32,6 +32,57 @@ export const wsListenerSchema = z.strictObject({
 });
 export type WsListenerConfig = z.output<typeof wsListenerSchema>;
 
+/** PRESENCE and TOPIC_MEMBER notices (docs/PROTOCOL.md, "New pushes"). */
+export const presenceSchema = z
+  .strictObject({
+    /** Push PRESENCE on login/logout and TOPIC_MEMBER on join/quit. */
+    enabled: z.boolean().default(true),
+    /**
+     * Bound of one event: p2p peers told (the most recent conversations first), and clients one
+     * server pushes one notice to. Each p2p peer costs a session-directory lookup in Redis.
+     */
+    maxFanout: z.number().int().positive().max(1000).default(200),
+  })
+  .prefault({});
+
+/** TYPING (never stored). */
+export const typingSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** Per session: TYPING commands per second on average (token bucket refill)... */
+    perSec: z.number().positive().default(1),
+    /** ...and at once. Beyond it: IM_ERR_RATE_LIMITED. */
+    burst: z.number().int().positive().default(5),
+  })
+  .prefault({});
+
+/**
+ * The HTTP file endpoints (docs/PROTOCOL.md, "Files, images and voice notes"), served on the ws
+ * listener's HTTP server; the size limit is store.attachmentMaxBytes.
+ */
+export const attachmentsSchema = z
+  .strictObject({
+    /** Serve /v1/files on the ws listener (needs `ws`). */
+    enabled: z.boolean().default(true),
+    /** The base URL clients are given (registry `files`, FILES_URL). Default: http(s):// + the ws URL's host and port + /v1/files. */
+    advertiseUrl: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'expected "http://host:port/v1/files" or "https://..."').optional(),
+    /** Uploads per client per minute. */
+    uploadsPerMinute: z.number().int().positive().default(30),
+    /** Uploads per source address per minute (IPv6 per limits.ipv6PrefixBits prefix). */
+    uploadsPerMinutePerAddress: z.number().int().positive().default(120),
+    /** Uploads of one client running at once. */
+    concurrentUploads: z.number().int().positive().default(2),
+    /** Longer side of an image thumbnail, in pixels. */
+    thumbnailPx: z.number().int().min(16).max(2048).default(320),
+    /** Images with more input pixels than this get no thumbnail (decompression bombs). */
+    thumbnailMaxPixels: z.number().int().positive().default(40_000_000),
+    /** An upload's whole request (headers and body) must arrive within this time. */
+    uploadTimeoutMs: positiveMs.default(300_000),
+    /** Thumbnails made at once in this process (CPU-bound). */
+    thumbnailConcurrency: z.number().int().positive().default(1),
+  })
+  .prefault({});
+
 export const msgServerSchema = z.strictObject({
   ...commonKeys,
   /** Where to listen, "host:port". */
@@ -97,6 +148,9 @@ export const msgServerSchema = z.strictObject({
   cursorFlushMs: positiveMs.default(1000),
   /** Upper bound of live client connections; beyond it new connections are refused. */
   maxConnections: z.number().int().positive().default(200_000),
+  presence: presenceSchema,
+  typing: typingSchema,
+  attachments: attachmentsSchema,
   /** WebSocket listener for browsers and apps (JSON dialect); off when absent. */
   ws: wsListenerSchema.optional(),
   /**

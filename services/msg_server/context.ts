@@ -13,6 +13,7 @@ import type { Session } from "./session.js";
 import type { SessionTable } from "./session-table.js";
 import type { MsgServerStats } from "./stats.js";
 import type { LocalTopics } from "./topics.js";
+import type { Notifier } from "./notices.js";
 
 /**
  * What command handlers may use: the parts of the msg_server core, named, and nothing else (no
@@ -32,6 +33,10 @@ export interface HandlerContext {
   readonly channels: ChannelHub;
   readonly topics: LocalTopics;
   readonly p2p: P2PDelivery;
+  /** Read receipts, presence, typing, topic member notices: local pushes and relays to other servers. */
+  readonly notices: Notifier;
+  /** The base URL of this server's HTTP file endpoints (FILES_URL), null without them. */
+  readonly filesUrl: string | null;
   /** Who may log in as whom (tokens, revocations, per-address limits). */
   readonly auth: ClientAuth;
   /** Store reads for clients running at once in the whole process. */

@@ -13,6 +13,7 @@ import { tlsServerOptions } from "../../shared/net/tls-config.js";
 import { advertiseAddrOf, msgServerSchema, tlsAdvertiseAddrOf } from "./config.js";
 import { MsgServer } from "./msg-server.js";
 import { listenWs } from "./ws-listener.js";
+import { FILES_PATH, filesHandler } from "./files-http.js";
 
 void runService(
   {
@@ -54,10 +55,18 @@ void runService(
             advertiseHost: splitHostPort(serverId).host,
             log,
             onTransport: (t) => core.handleTransport(t, JSON_DIALECT),
+            // Files over HTTP on the same listener (docs/PROTOCOL.md, "Files, images and voice notes").
+            ...(cfg.attachments.enabled
+              ? {
+                  onHttp: filesHandler({ cfg, store, auth, allowedOrigins: cfg.ws.allowedOrigins, log }),
+                  httpRequestTimeoutMs: cfg.attachments.uploadTimeoutMs,
+                }
+              : {}),
           })
         : null;
+      if (ws && cfg.attachments.enabled) core.filesUrl = cfg.attachments.advertiseUrl ?? `${ws.httpOrigin}${FILES_PATH}`;
       core.start();
-      const who = { role: "msg_server" as const, id: serverId, addr: serverId, version: VERSION, ...(ws ? { ws: ws.url } : {}), ...(tlsAddr ? { tls: tlsAddr } : {}) };
+      const who = { role: "msg_server" as const, id: serverId, addr: serverId, version: VERSION, ...(ws ? { ws: ws.url } : {}), ...(core.filesUrl ? { files: core.filesUrl } : {}), ...(tlsAddr ? { tls: tlsAddr } : {}) };
       const heartbeat = new RegistryPublisher(bus.registry, who, cfg, () => core.statsSnapshot(), log).start();
       log.info({ listen: cfg.listen, advertise: serverId, ws: ws?.url, store: store.kind, clientAuth: cfg.clientAuth.mode }, "msg_server listening");
       return {

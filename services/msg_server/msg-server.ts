@@ -28,13 +28,14 @@ import { newConnState, type Conn, type ConnState, type Session } from "./session
 import { SessionTable } from "./session-table.js";
 import { msgServerSnapshot, newMsgServerStats } from "./stats.js";
 import { LocalTopics } from "./topics.js";
+import { Notifier } from "./notices.js";
 
 export interface MsgServerDeps {
   cfg: MsgServerConfig;
   log: Logger;
   store: Store;
   /** Everything Redis does for us, as interfaces (shared/bus/bus.ts). */
-  bus: Pick<Bus, "sessions" | "control">;
+  bus: Pick<Bus, "sessions" | "control" | "registry">;
   auth: ClientAuth;
   /** The advertised address: this server's identity in the cluster. */
   serverId: string;
@@ -60,6 +61,9 @@ export class MsgServer implements HandlerContext {
   readonly auth: ClientAuth;
   readonly reads: Semaphore;
   readonly control: ControlBus;
+  readonly notices: Notifier;
+  /** Set by main.ts once the HTTP file endpoints listen. */
+  filesUrl: string | null = null;
   private readonly sweeper: IdleSweeper<Conn>;
   /** Send limiters by user, kept LIMITER_KEEP_MS after the session ends (sendLimiterOf). */
   private readonly limiters = new Map<string, { limiter: SendLimiter; endedAt: number }>();
@@ -92,6 +96,7 @@ export class MsgServer implements HandlerContext {
       onEnded: (s) => this.onSessionEnded(s),
     });
     this.p2p = new P2PDelivery({ cfg, store, stats, sessions: this.sessions, channels, log });
+    this.notices = new Notifier({ cfg, serverId, store, sessions: this.sessions, topics: this.topics, directory: deps.bus.sessions, control: deps.bus.control, registry: deps.bus.registry, log });
     this.sweeper = new IdleSweeper<Conn>(this.conns, {
       idleMs: () => cfg.idleTimeoutMs,
       // Counted from connect: trickling bytes does not extend it.
@@ -176,6 +181,9 @@ export class MsgServer implements HandlerContext {
       case "member-removed":
         this.memberRemoved(msg.topic, msg.clientId);
         return;
+      case "relay":
+        this.notices.onRelay(msg);
+        return;
     }
   }
 
@@ -215,8 +223,15 @@ export class MsgServer implements HandlerContext {
 
   startSync(session: Session): void {
     this.p2p.openInbox(session).catch((err: unknown) => this.log.warn({ err, clientId: session.clientId }, "inbox sync failed"));
-    this.topics.loginSync(session).catch((err: unknown) => this.log.warn({ err, clientId: session.clientId }, "topic sync failed"));
+    this.topics
+      .loginSync(session)
+      .catch((err: unknown) => this.log.warn({ err, clientId: session.clientId }, "topic sync failed"))
+      // After the topic sync, so the session's topics are known: PRESENCE online to peers and members.
+      .finally(() => {
+        if (!session.ended) this.notices.online(session);
+      });
   }
+
 
   snapshot(channel: string): Command[] {
     switch (channel) {
@@ -242,6 +257,8 @@ export class MsgServer implements HandlerContext {
   private onSessionEnded(session: Session): void {
     const lim = this.limiters.get(session.clientId);
     if (lim && session.sendLimiter === lim.limiter) lim.endedAt = Date.now();
+    // Not while stopping: the clients reconnect to another server at once.
+    if (!this.closing) this.notices.offline(session, [...session.topics.keys()]);
     session.inbox?.close();
     this.topics.detachAll(session);
     void this.flushCursorsOf([session]);

@@ -24,6 +24,8 @@ const SWEEP_SLICE = 1000;
 /** Sender id of notices we generate; client ids cannot start with "$" (shared/validate.ts). */
 export const SYSTEM_SENDER = "$system";
 
+const EMPTY: ReadonlySet<Session> = new Set();
+
 /**
  * The push of one message, encoded once per dialect and shared by every member it goes to. Keyed
  * weakly by the message object, which fan-out hands to all local members: formatting it per
@@ -64,6 +66,11 @@ export class LocalTopics {
     for (let i = 0; i < names.length; i += SNAPSHOT_SLICE) out.push(encodeEnvelope({ type: "topic-snapshot", topics: names.slice(i, i + SNAPSHOT_SLICE) }));
     if (out.length === 0) out.push(encodeEnvelope({ type: "topic-snapshot", topics: [] }));
     return out;
+  }
+
+  /** This server's online members of the topic (for notices: typing, member join/leave, presence). */
+  localMembers(name: string): ReadonlySet<Session> {
+    return this.members.get(name) ?? EMPTY;
   }
 
   /** Deliver to this server's online members of the topic. Returns the number of sessions offered it. */

@@ -20,11 +20,20 @@ export interface WsListenerOptions {
   log: Logger;
   /** Each accepted WebSocket, as a transport for the core (core.handleTransport(t, JSON_DIALECT)). */
   onTransport(transport: WsTransport): void;
+  /**
+   * Plain HTTP requests (the file endpoints, files-http.ts): true when taken; the rest get 426.
+   * With it, a request body may take up to `httpRequestTimeoutMs` (uploads) instead of the
+   * handshake timeout; headers must still arrive within the handshake timeout.
+   */
+  onHttp?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  httpRequestTimeoutMs?: number;
 }
 
 export interface WsListener {
   /** The URL clients are given: advertiseUrl, or ws(s)://advertiseHost:port/path. */
   readonly url: string;
+  /** The HTTP origin of the same listener, for its plain HTTP resources: http(s)://host:port (from `url`). */
+  readonly httpOrigin: string;
   /** The port bound (differs from the configured one when that was 0). */
   readonly port: number;
   /** WebSocket connections open now. */
@@ -60,12 +69,13 @@ export async function listenWs(o: WsListenerOptions): Promise<WsListener> {
   const live = new Map<WebSocket, WsTransport>();
   const refusedOrigins = new Set<string>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
-  const onRequest = (_req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (o.onHttp?.(req, res)) return;
     res.writeHead(426, { "Content-Type": "text/plain", Upgrade: "websocket", Connection: "close" }).end(`WebSocket only: connect to ${cfg.path}\n`);
   };
   const server: Server = cfg.tls ? createHttpsServer(tlsServerOptions(cfg.tls, "ws.tls"), onRequest) : createHttpServer(onRequest);
   server.headersTimeout = cfg.handshakeTimeoutMs;
-  server.requestTimeout = cfg.handshakeTimeoutMs;
+  server.requestTimeout = o.onHttp ? Math.max(cfg.handshakeTimeoutMs, o.httpRequestTimeoutMs ?? 0) : cfg.handshakeTimeoutMs;
   server.on("clientError", (_err, socket) => socket.destroy());
   server.on("tlsClientError", (_err: Error, socket: Duplex) => socket.destroy());
   server.on("error", (err) => log.warn({ err }, "ws listener error"));
@@ -112,8 +122,11 @@ export async function listenWs(o: WsListenerOptions): Promise<WsListener> {
   }, pingEveryMs);
   pinger.unref();
 
+  const parsed = new URL(url);
+  const httpOrigin = `${parsed.protocol === "wss:" ? "https:" : "http:"}//${parsed.host}`;
   return {
     url,
+    httpOrigin,
     port: boundPort,
     get connections() {
       return live.size;

@@ -10,6 +10,8 @@ export interface ProcessInfo {
   addr: string;
   /** msg_server with a WebSocket listener: the URL browsers and apps connect to ("ws://host:port/path"). */
   ws?: string;
+  /** msg_server with HTTP file endpoints: their base URL ("http://host:port/v1/files"), for download links. */
+  files?: string;
   /** msg_server with a TLS listener: its TLS "host:port" (clients on a TLS gateway port, and internal links over TLS, use it). */
   tls?: string;
   pid: number;
@@ -51,7 +53,7 @@ export class RegistryPublisher {
 
   constructor(
     private readonly registry: ProcessRegistry,
-    who: { role: Role; id: string; addr: string; version: string; ws?: string; tls?: string },
+    who: { role: Role; id: string; addr: string; version: string; ws?: string; tls?: string; files?: string },
     private readonly timing: { heartbeatMs: number; registryTtlMs: number },
     private readonly stats: () => Record<string, number>,
     private readonly log: Logger,

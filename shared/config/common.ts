@@ -98,6 +98,11 @@ export const storeSchema = z
     /** Unacknowledged p2p messages one recipient may hold before sends to it are refused. */
     inboxMaxPending: z.number().int().positive().default(10_000),
     /**
+     * Largest attachment (file, image, voice note) in bytes: an upload is refused (HTTP 413) as
+     * soon as one byte more has arrived, and nothing of it is kept. @default 26214400 (25 MiB)
+     */
+    attachmentMaxBytes: z.number().int().positive().default(25 * 1024 * 1024),
+    /**
      * LMDB: when an acknowledged message counts as safe. "commit" (default): survives any process
      * crash, flushed to disk right after. "flush": waits for the fsync, survives power loss. "os":
      * no fsync, lowest latency, a power loss can lose or corrupt recent data. See docs/STORE.md.

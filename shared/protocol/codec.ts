@@ -9,6 +9,7 @@ import { Cmd, type Command } from "./commands.js";
 import type { Decoded, Dialect, FrameDecoder, Limits, MessageView } from "./dialect.js";
 import { formatCommand, formatLine, parseLine } from "./line-codec.js";
 import { LineFramer } from "./line-framer.js";
+import { LINE_NOTICES } from "./notices.js";
 import { decodePacket, encodePacket, PacketFramer } from "./packet-codec.js";
 
 export type CodecKind = "line" | "packet";
@@ -86,6 +87,7 @@ export const LINE: Dialect = {
   goaway: (delayMs) => ({ name: Cmd.GOAWAY, args: [String(delayMs)] }),
   topicRemoved: (topic) => ({ name: Cmd.TOPIC_REMOVED, args: [topic] }),
   tokenExpiring: (seconds) => ({ name: Cmd.TOKEN_EXPIRING, args: [String(seconds)] }),
+  ...LINE_NOTICES,
 };
 
 /**
@@ -110,6 +112,11 @@ export const PACKET: Dialect = {
   goaway: () => null,
   topicRemoved: () => null,
   tokenExpiring: () => null,
+  // v1 has no such pushes: a packet client would show them as messages.
+  readReceipt: () => null,
+  presence: () => null,
+  typing: () => null,
+  topicMember: () => null,
 };
 
 export function dialectOf(kind: CodecKind): Dialect {

@@ -43,6 +43,10 @@ export const Cmd = {
   HISTORY: "HISTORY",
   LOGOUT: "LOGOUT",
   REFRESH_TOKEN: "REFRESH_TOKEN",
+  READ: "READ",
+  CONVERSATIONS: "CONVERSATIONS",
+  TYPING: "TYPING",
+  FILES_URL: "FILES_URL",
   // new: server pushes
   TOPIC_GAP: "TOPIC_GAP",
   /** You were removed from a topic (REMOVE_MEMBER by its owner or an admin). */
@@ -51,6 +55,11 @@ export const Cmd = {
   KICKED: "KICKED",
   TOKEN_EXPIRING: "TOKEN_EXPIRING",
   GOAWAY: "GOAWAY",
+  CONVERSATION: "CONVERSATION",
+  READ_RECEIPT: "READ_RECEIPT",
+  PRESENCE: "PRESENCE",
+  TOPIC_MEMBER: "TOPIC_MEMBER",
+  // (TYPING is also the push's name)
   // new: internal
   AUTH: "AUTH",
   UNSUBSCRIBE_CHANNEL: "UNSUBSCRIBE_CHANNEL",
@@ -64,6 +73,8 @@ export const Cmd = {
   /** On a msg_server's Redis control channel, not on links. */
   KICK: "KICK",
   MEMBER_REMOVED: "MEMBER_REMOVED",
+  /** On a msg_server's Redis control channel: a notice (receipt, presence, typing) for its local clients. */
+  RELAY: "RELAY",
   // new: service introspection (every port)
   STATS: "STATS",
 } as const;

@@ -81,6 +81,14 @@ export interface Dialect {
   goaway(delayMs: number): Command | null;
   /** "Your token expires in `seconds`; send REFRESH_TOKEN"; null where the client cannot refresh. */
   tokenExpiring(seconds: number): Command | null;
+  /** `READ_RECEIPT p2p <reader> <seq>`: the peer read the conversation up to seq; null where the client has none. */
+  readReceipt(reader: string, seq: number): Command | null;
+  /** `PRESENCE <id> online|offline`; null where the client has none. */
+  presence(clientId: string, online: boolean): Command | null;
+  /** `TYPING p2p <from>` (topic null) or `TYPING topic <name> <from>`; null where the client has none. */
+  typing(from: string, topic: string | null): Command | null;
+  /** `TOPIC_MEMBER <name> <id> join|leave`; null where the client has none. */
+  topicMember(topic: string, clientId: string, joined: boolean): Command | null;
 }
 
 /** The line-mode reply for an error: `ERR <code> <message>`. Non-ImErrors are bugs and say nothing more. */

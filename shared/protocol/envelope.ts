@@ -13,6 +13,7 @@ import { CommandError, ErrorCode } from "../errors.js";
 import { Cmd, type Command } from "./commands.js";
 import { p2pConversation } from "./conversation.js";
 import type { MessageView } from "./dialect.js";
+import { type Notice, noticeLine, parseNotice } from "./notices.js";
 
 /** A committed p2p message on its way to the recipient's msg_server (msg_server -> router -> msg_server). */
 export interface RouteP2P {
@@ -105,10 +106,28 @@ export interface MemberRemoved {
 }
 
 /** The control messages between msg_servers (Redis control bus). */
-export type Control = Kick | MemberRemoved;
-export const CONTROL_TYPES: ReadonlySet<Envelope["type"]> = new Set(["kick", "member-removed"]);
+export type Control = Kick | MemberRemoved | Relay;
+export const CONTROL_TYPES: ReadonlySet<Envelope["type"]> = new Set(["kick", "member-removed", "relay"]);
 
-export type Envelope = RouteP2P | RouteNack | Resync | RouteTopic | TopicPresence | SessionEvent | TopicEvent | MonitorBeat | Kick | MemberRemoved;
+export type Envelope = RouteP2P | RouteNack | Resync | RouteTopic | TopicPresence | SessionEvent | TopicEvent | MonitorBeat | Kick | MemberRemoved | Relay;
+
+/**
+ * A notice (read receipt, presence, typing, topic membership) for clients of the receiving
+ * msg_server: the listed ones and its online members of the listed topics, each once, never
+ * `except`. Travels on that server's control channel (docs/PROTOCOL.md, "Cross-server delivery
+ * of notices"); never stored.
+ */
+export interface Relay {
+  type: "relay";
+  to: string[];
+  topics: string[];
+  /** The client the notice is about ("" for none). */
+  except: string;
+  notice: Notice;
+}
+
+/** Recipients or topics one RELAY may name (a sender splits larger sets). */
+export const RELAY_MAX_NAMES = 1000;
 
 const NAME_OF_PRESENCE = { "topic-online": Cmd.TOPIC_ONLINE, "topic-offline": Cmd.TOPIC_OFFLINE, "topic-snapshot": Cmd.TOPIC_SNAPSHOT } as const;
 
@@ -145,7 +164,30 @@ export function encodeEnvelope(e: Envelope): Command {
       return { name: Cmd.KICK, args: [e.clientId, e.connId] };
     case "member-removed":
       return { name: Cmd.MEMBER_REMOVED, args: [e.topic, e.clientId] };
+    case "relay": {
+      const push = noticeLine(e.notice);
+      return { name: Cmd.RELAY, args: [e.except, String(e.to.length), ...e.to, String(e.topics.length), ...e.topics, push.name, ...push.args] };
+    }
   }
+}
+
+/** RELAY <except> <n> <to>... <m> <topic>... <PUSH> <args>... */
+function parseRelay(a: string[]): Relay {
+  const usage = "RELAY <except> <n> <to>... <m> <topic>... <PUSH> <args>...";
+  const count = (i: number): number => {
+    const n = Number(a[i]);
+    if (!/^\d{1,4}$/.test(a[i] ?? "") || n > RELAY_MAX_NAMES || i + 1 + n > a.length) throw bad(usage);
+    return n;
+  };
+  const except = a[0];
+  if (except === undefined) throw bad(usage);
+  const n = count(1);
+  const to = a.slice(2, 2 + n);
+  const m = count(2 + n);
+  const topics = a.slice(3 + n, 3 + n + m);
+  const name = a[3 + n + m];
+  if (name === undefined) throw bad(usage);
+  return { type: "relay", except, to, topics, notice: parseNotice({ name, args: a.slice(4 + n + m) }) };
 }
 
 function bad(usage: string): CommandError {
@@ -257,6 +299,8 @@ export function parseEnvelope(cmd: Command): Envelope | null {
     case Cmd.MEMBER_REMOVED:
       if (a.length !== 2 || !a[0] || !a[1]) throw bad("MEMBER_REMOVED <topic> <clientId>");
       return { type: "member-removed", topic: a[0], clientId: a[1] };
+    case Cmd.RELAY:
+      return parseRelay(a);
     default:
       return null;
   }

@@ -146,6 +146,10 @@ export const JSON_DIALECT: Dialect = {
   goaway: LINE.goaway,
   topicRemoved: LINE.topicRemoved,
   tokenExpiring: LINE.tokenExpiring,
+  readReceipt: LINE.readReceipt,
+  presence: LINE.presence,
+  typing: LINE.typing,
+  topicMember: LINE.topicMember,
 };
 
 // The client's side of the same format (the Node WebSocket client of tests and the benchmark).

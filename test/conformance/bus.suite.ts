@@ -138,6 +138,11 @@ export function runBusSuite(name: string, factory: BusFactory): void {
         await a.control.send("srvB", { type: "kick", clientId: "alice", connId: "c-1" });
         await waitFor("kick delivered", () => gotB.length === 1, 3000);
         assert.deepEqual(gotB, [{ type: "kick", clientId: "alice", connId: "c-1" }]);
+        // A notice relay survives the trip: both lists and the notice (in its line form).
+        const relay = { type: "relay" as const, to: ["bob", "carol"], topics: ["golang"], except: "alice", notice: { kind: "typing" as const, from: "alice", topic: "golang" } };
+        await a.control.send("srvB", relay);
+        await waitFor("relay delivered", () => gotB.length === 2, 3000);
+        assert.deepEqual(gotB[1], relay);
         await sleep(50);
         assert.deepEqual(gotA, []);
       } finally {

@@ -51,7 +51,7 @@ export async function startCore(t: TestContext, o: { serverId?: string; bus?: Bu
     { clusterSecret: CORE_SECRET, store: { dataDir }, clientAuth: CORE_CLIENT_AUTH, limits: GENEROUS_LIMITS, ...o.conf },
     msgServerSchema,
   );
-  const store = await openLmdbStore({ path: join(dataDir, "store"), limits: { inboxMaxPending: cfg.store.inboxMaxPending } });
+  const store = await openLmdbStore({ path: join(dataDir, "store"), limits: { inboxMaxPending: cfg.store.inboxMaxPending, attachmentMaxBytes: cfg.store.attachmentMaxBytes } });
   const bus = o.bus ?? memoryBus({ sessionTtlMs: cfg.sessionTtlMs });
   const logs = captureLogger("info");
   const serverId = o.serverId ?? "127.0.0.1:19000";

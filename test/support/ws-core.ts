@@ -8,6 +8,7 @@ import { parseConfig } from "../../shared/config/load-config.js";
 import { JSON_DIALECT } from "../../shared/protocol/json-dialect.js";
 import { wsListenerSchema } from "../../services/msg_server/config.js";
 import { listenWs, type WsListener } from "../../services/msg_server/ws-listener.js";
+import { FILES_PATH, filesHandler } from "../../services/msg_server/files-http.js";
 import { type CoreHarness, startCore } from "./core.js";
 import { TEST_ORIGIN, type WsClientOptions, WsChatClient } from "./ws-client.js";
 
@@ -22,7 +23,7 @@ export interface WsCoreHarness extends CoreHarness {
 
 export async function startWsCore(
   t: TestContext,
-  o: { conf?: Record<string, unknown>; ws?: Record<string, unknown>; start?: boolean } = {},
+  o: { conf?: Record<string, unknown>; ws?: Record<string, unknown>; start?: boolean; files?: boolean } = {},
 ): Promise<WsCoreHarness> {
   const h = await startCore(t, { conf: o.conf });
   const cfg = parseConfig("test ws", { listen: "127.0.0.1:0", allowedOrigins: [TEST_ORIGIN], ...o.ws }, wsListenerSchema);
@@ -33,7 +34,10 @@ export async function startWsCore(
     advertiseHost: "127.0.0.1",
     log: h.logs.log,
     onTransport: (tr) => h.core.handleTransport(tr, JSON_DIALECT),
+    // The HTTP file endpoints, as main.ts mounts them, when the test asks.
+    ...(o.files ? { onHttp: filesHandler({ cfg: h.core.cfg, store: h.store, auth: h.core.auth, allowedOrigins: cfg.allowedOrigins, log: h.logs.log }) } : {}),
   });
+  if (o.files) h.core.filesUrl = `${listener.httpOrigin}${FILES_PATH}`;
   // Timers (idle sweeper) only when the test asks: most tests drive the core without them.
   if (o.start) h.core.start();
   const clients: WsChatClient[] = [];

@@ -9,6 +9,7 @@ import { p2pAck, sendP2P } from "./p2p.js";
 import { createTopic, joinTopic, quitTopic, sendTopic, topicAck } from "./topics.js";
 import { inviteTopic, removeMember, topicAdmin, topicInfo, topicOwner, topicPolicy } from "./topic-admin.js";
 import { history, listTopics, myTopics, onlineUsers, topicMembers } from "./queries.js";
+import { conversations, filesUrl, read, typing } from "./conversations.js";
 import { auth, resync, routeP2P, routeTopic, stats, subscribe, unsubscribe } from "./internal.js";
 
 /** One handler per command. Anything else is IM_ERR_UNKNOWN_COMMAND. */
@@ -35,6 +36,10 @@ const HANDLERS: Record<string, Handler> = {
   [Cmd.MY_TOPICS]: myTopics,
   [Cmd.ONLINE_USERS]: onlineUsers,
   [Cmd.HISTORY]: history,
+  [Cmd.READ]: read,
+  [Cmd.CONVERSATIONS]: conversations,
+  [Cmd.TYPING]: typing,
+  [Cmd.FILES_URL]: filesUrl,
   [Cmd.AUTH]: auth,
   [Cmd.SUBSCRIBE_CHANNEL]: subscribe,
   [Cmd.UNSUBSCRIBE_CHANNEL]: unsubscribe,

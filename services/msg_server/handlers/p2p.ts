@@ -3,6 +3,8 @@ import { Cmd } from "../../../shared/protocol/commands.js";
 import { CommandError, ErrorCode } from "../../../shared/errors.js";
 import { okReply } from "../../../shared/protocol/dialect.js";
 import { checkClientId } from "../../../shared/validate.js";
+import { p2pConversation } from "../../../shared/protocol/conversation.js";
+import { checkedBody, orderedSend } from "../attachment-ref.js";
 import { admitSend, checkBody, checkCmid, needArgs, sessionOf, type Handler } from "./types.js";
 
 /**
@@ -26,7 +28,10 @@ export const sendP2P: Handler = {
     ctx.stats.msgsIn++;
     // No wait for earlier commands: the store resolves one conversation's appends in call order
     // (store.ts), so deliveries keep the sender's order, and the connection orders the replies.
-    return ctx.store.appendP2P({ uuid: randomUUID(), from: s.clientId, to, body, ts: Date.now(), cmid }).then((r) => {
+    const conv = p2pConversation(s.clientId, to);
+    const append = (b: string) => ctx.store.appendP2P({ uuid: randomUUID(), from: s.clientId, to, body: b, ts: Date.now(), cmid });
+    // An attachment reference is checked (and rewritten) first, in order with the other sends.
+    return orderedSend(s, body, (b) => checkedBody(ctx.store, s.clientId, conv, b), append).then((r) => {
       if (!r.duplicate) ctx.p2p.deliver(r.msg, r.ipos);
       return okReply(Cmd.SEND_MESSAGE_P2P, r.msg.uuid, String(r.msg.seq));
     });

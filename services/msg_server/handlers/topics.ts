@@ -6,7 +6,14 @@ import { checkTopicName, checkUint } from "../../../shared/validate.js";
 import type { Session } from "../session.js";
 import type { HandlerContext } from "../context.js";
 import { canManage, policyArg, publishTopicEvents } from "./topic-rules.js";
+import { checkedBody, orderedSend } from "../attachment-ref.js";
 import { admitSend, checkBody, checkCmid, needArgs, sessionOf, type Handler } from "./types.js";
+
+/** TOPIC_MEMBER <name> <id> join|leave to the other online members (best effort, docs/PROTOCOL.md). */
+function memberNotice(ctx: HandlerContext, topic: string, clientId: string, joined: boolean): void {
+  if (!ctx.cfg.presence.enabled) return;
+  ctx.notices.toTopic(topic, { kind: "topic-member", topic, clientId, joined }, clientId).catch((err: unknown) => ctx.log.debug({ err, topic }, "member notice not relayed"));
+}
 
 /**
  * CREATE_TOPIC <name> [public|private] (v1, plus the policy; public by default, as v1). The
@@ -57,6 +64,7 @@ export const joinTopic: Handler = {
         if (await ctx.store.addMember(name, s.clientId, { maxMembers: ctx.cfg.maxMembersPerTopic })) {
           ctx.topics.attach(s, name, head);
           publishTopicEvents(ctx, name, s.clientId, "join");
+          memberNotice(ctx, name, s.clientId, true);
         }
       }
       return { name: Cmd.LOCATE_TOPIC_MSG_ADDR, args: [ctx.serverId, name] };
@@ -78,6 +86,7 @@ export const quitTopic: Handler = {
       ctx.topics.detach(s, name);
       s.dirtyCursors.delete(name);
       publishTopicEvents(ctx, name, s.clientId, "quit");
+      memberNotice(ctx, name, s.clientId, false);
       return okReply(Cmd.QUIT_TOPIC, name);
     });
   },
@@ -103,7 +112,9 @@ export const sendTopic: Handler = {
     const cmid = checkCmid(cmd.args[2]);
     admitSend(ctx, s, Buffer.byteLength(body));
     ctx.stats.topicMsgsIn++;
-    const append = () => ctx.store.appendTopic({ uuid: randomUUID(), topic: name, from: s.clientId, body, ts: Date.now(), cmid });
+    const appendBody = (b: string) => ctx.store.appendTopic({ uuid: randomUUID(), topic: name, from: s.clientId, body: b, ts: Date.now(), cmid });
+    // An attachment reference is checked (and rewritten) first, in order with the other sends.
+    const append = () => orderedSend(s, body, (b) => checkedBody(ctx.store, s.clientId, name, b), appendBody);
     // Fast path keeps the store call in arrival order; a membership check that needs the store
     // runs inside the chain so it cannot let a later send overtake this one.
     let appended: ReturnType<typeof append> | null = null;
