@@ -4,7 +4,7 @@ import { okReply } from "../../../shared/protocol/dialect.js";
 import { MAX_TOPIC_ADMINS, type TopicRecord } from "../../../shared/store/store.js";
 import { checkClientId, checkTopicName } from "../../../shared/validate.js";
 import type { HandlerContext } from "../context.js";
-import { canManage, policyArg, publishTopicEvents, topicOrFail } from "./topic-rules.js";
+import { canManage, memberNotice, policyArg, publishTopicEvents, topicOrFail } from "./topic-rules.js";
 import { needArgs, sessionOf, type Handler } from "./types.js";
 
 /**
@@ -55,6 +55,7 @@ export const removeMember: Handler = {
     if (t.admins.includes(who)) await ctx.store.updateTopic(name, { admins: t.admins.filter((a) => a !== who) });
     await stopDeliveries(ctx, name, who);
     publishTopicEvents(ctx, name, who, "remove");
+    memberNotice(ctx, name, who, false);
     return okReply(Cmd.REMOVE_MEMBER, name, who);
   },
 };

@@ -25,3 +25,9 @@ export async function topicOrFail(ctx: HandlerContext, name: string): Promise<To
 export function publishTopicEvents(ctx: HandlerContext, topic: string, clientId: string, action: TopicAction): void {
   for (const [ch, cmd] of topicEvents(ctx.serverId, topic, clientId, action)) ctx.channels.publish(ch, cmd);
 }
+
+/** TOPIC_MEMBER <name> <id> join|leave to the other online members (best effort, docs/PROTOCOL.md). */
+export function memberNotice(ctx: HandlerContext, topic: string, clientId: string, joined: boolean): void {
+  if (!ctx.cfg.presence.enabled) return;
+  ctx.notices.toTopic(topic, { kind: "topic-member", topic, clientId, joined }, clientId).catch((err: unknown) => ctx.log.debug({ err, topic }, "member notice not relayed"));
+}

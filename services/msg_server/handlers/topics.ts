@@ -5,15 +5,9 @@ import { okReply } from "../../../shared/protocol/dialect.js";
 import { checkTopicName, checkUint } from "../../../shared/validate.js";
 import type { Session } from "../session.js";
 import type { HandlerContext } from "../context.js";
-import { canManage, policyArg, publishTopicEvents } from "./topic-rules.js";
+import { canManage, memberNotice, policyArg, publishTopicEvents } from "./topic-rules.js";
 import { checkedBody, orderedSend } from "../attachment-ref.js";
 import { admitSend, checkBody, checkCmid, needArgs, sessionOf, type Handler } from "./types.js";
-
-/** TOPIC_MEMBER <name> <id> join|leave to the other online members (best effort, docs/PROTOCOL.md). */
-function memberNotice(ctx: HandlerContext, topic: string, clientId: string, joined: boolean): void {
-  if (!ctx.cfg.presence.enabled) return;
-  ctx.notices.toTopic(topic, { kind: "topic-member", topic, clientId, joined }, clientId).catch((err: unknown) => ctx.log.debug({ err, topic }, "member notice not relayed"));
-}
 
 /**
  * CREATE_TOPIC <name> [public|private] (v1, plus the policy; public by default, as v1). The

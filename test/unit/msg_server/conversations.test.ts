@@ -228,6 +228,22 @@ test("TOPIC_MEMBER: join and leave reach the other online members", async (t) =>
   assert.equal(bob.pushesNamed(Cmd.TOPIC_MEMBER).length, 0, "not to the one who joined or left");
 });
 
+test("TOPIC_MEMBER: a member removed by the owner is a leave for the others; the removed one gets TOPIC_REMOVED", async (t) => {
+  const h = await startCore(t);
+  const alice = await h.login("alice");
+  const bob = await h.login("bob");
+  const carol = await h.login("carol");
+  await ok(alice, "CREATE_TOPIC golang");
+  await bob.request("JOIN_TOPIC golang bob");
+  await carol.request("JOIN_TOPIC golang carol");
+  await ok(alice, "REMOVE_MEMBER golang bob");
+  const leave = (p: { args: string[] }) => p.args[1] === "bob" && p.args[2] === "leave";
+  await carol.until("bob's leave", () => carol.pushesNamed(Cmd.TOPIC_MEMBER).some(leave));
+  await alice.until("bob's leave to the owner", () => alice.pushesNamed(Cmd.TOPIC_MEMBER).some(leave));
+  await bob.until("removed", () => bob.pushesNamed(Cmd.TOPIC_REMOVED).length === 1);
+  assert.equal(bob.pushesNamed(Cmd.TOPIC_MEMBER).filter(leave).length, 0, "not to the one removed");
+});
+
 test("notices cross servers: receipts and p2p presence by the directory, topic typing to every live server", async (t) => {
   const bus = memoryBus();
   const dataDir = mkdtempSync(join(tmpdir(), "fc-core-"));
