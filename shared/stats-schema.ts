@@ -98,6 +98,7 @@ export const STATS = {
     topicStore: counter("v1 topic cache refreshes (topic-info channel)"),
     sessionsReaped: counter("sessions of a vanished msg_server marked offline"),
     retentionDeleted: counter("messages deleted by the retention policy"),
+    retentionAttachmentsDeleted: counter("attachments (files, images, voice notes) deleted by the retention policy, by age"),
     retentionExpiredInbox: counter("undelivered messages dropped by the retention age, with their inbox entries"),
     retentionPasses: counter("complete retention passes over the store"),
     errors: counter("writes that failed"),

@@ -25,6 +25,11 @@ export const managerSchema = z.strictObject({
       /** Messages looked at per slice; a slice runs every sliceEveryMs, until a pass has covered the store. */
       sliceMessages: z.number().int().positive().default(2000),
       sliceEveryMs: positiveMs.default(2000),
+      /**
+       * Attachments go by age only (maxAgeDays), once they are this much older than the cutoff: a
+       * file uploaded just before the cutoff keeps its message's reference alive a little longer.
+       */
+      attachmentGraceMs: z.number().int().nonnegative().default(3600_000),
       /** Pause between two passes over the store. */
       passEveryMs: positiveMs.default(3600_000),
     })

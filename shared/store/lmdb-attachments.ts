@@ -25,7 +25,7 @@ import {
 import { MAX_POS, assertKeyFits, clampLimit, type FileValue, type LmdbDbs } from "./lmdb-layout.js";
 import type { Store, StoreLimits } from "./store.js";
 
-export type AttachmentOps = Pick<Store, "putAttachment" | "attachmentInfo" | "readAttachment" | "deleteAttachment" | "attachmentsOf">;
+export type AttachmentOps = Pick<Store, "putAttachment" | "attachmentInfo" | "readAttachment" | "deleteAttachment" | "attachmentsOf" | "pruneAttachments">;
 
 /** 64 KiB: big enough that per-record overhead is negligible, small enough to stream in steps. */
 export const LMDB_CHUNK_BYTES = 64 * 1024;
@@ -229,6 +229,24 @@ export function lmdbAttachmentOps(dbs: LmdbDbs, limits: StoreLimits): Attachment
         if (f !== undefined) out.push(toInfo(key[2], f));
       }
       return out;
+    },
+
+    async pruneAttachments(createdBefore, { budget, after }) {
+      // The cursor is the last [conv, createdAt, id] key looked at; the walk covers every conversation.
+      const start = after === undefined ? undefined : (JSON.parse(after) as [string, number, string]);
+      const old: string[] = [];
+      let scanned = 0;
+      let last: [string, number, string] | undefined;
+      for (const key of dbs.convFiles.getKeys(start ? { start } : {})) {
+        if (start && key[0] === start[0] && key[1] === start[1] && key[2] === start[2]) continue;
+        if (scanned >= budget) break;
+        scanned++;
+        last = key;
+        if (key[1] < createdBefore && dbs.files.get(key[2])?.thumbnailOf === undefined) old.push(key[2]);
+      }
+      let deleted = 0;
+      if (old.length > 0) await env.transaction(() => old.forEach((id) => deleteFileSync(dbs, id) && deleted++));
+      return scanned >= budget && last ? { scanned, deleted, next: JSON.stringify(last) } : { scanned, deleted };
     },
   };
 }

@@ -32,7 +32,7 @@ import {
 import { ATTACHMENT_BUCKET, isDuplicateKey, type AttachmentChunkDoc, type AttachmentFileDoc, type AttachmentMeta, type MongoModels } from "./mongo-models.js";
 import type { Store, StoreLimits } from "./store.js";
 
-export type AttachmentOps = Pick<Store, "putAttachment" | "attachmentInfo" | "readAttachment" | "deleteAttachment" | "attachmentsOf">;
+export type AttachmentOps = Pick<Store, "putAttachment" | "attachmentInfo" | "readAttachment" | "deleteAttachment" | "attachmentsOf" | "pruneAttachments">;
 
 /** GridFS's default chunk size: 255 KiB keeps a chunk document well under the 16 MiB BSON limit. */
 export const GRIDFS_CHUNK_BYTES = 255 * 1024;
@@ -184,6 +184,18 @@ export function mongoAttachmentOps(conn: Connection, models: MongoModels, limits
         .limit(n)
         .lean<AttachmentFileDoc[]>();
       return docs.map(toInfo);
+    },
+
+    async pruneAttachments(createdBefore, { budget }) {
+      // What it deletes no longer matches, so each slice starts over from the oldest: no cursor.
+      const n = Math.max(1, Math.floor(budget));
+      const docs = await AttachmentFile.find({ "metadata.createdAt": { $lt: createdBefore }, "metadata.thumbnailOf": null }, { _id: 1 })
+        .sort({ "metadata.createdAt": 1 })
+        .limit(n)
+        .lean<Pick<AttachmentFileDoc, "_id">[]>();
+      let deleted = 0;
+      for (const d of docs) if (await remove(d._id)) deleted++;
+      return docs.length >= n ? { scanned: docs.length, deleted, next: "more" } : { scanned: docs.length, deleted };
     },
 
     /**

@@ -282,6 +282,8 @@ function attachmentFileSchema(): Schema<AttachmentFileDoc> {
   s.index({ filename: 1, uploadDate: 1 });
   // attachmentsOf(): a conversation's attachments by age, for retention.
   s.index({ "metadata.conv": 1, "metadata.createdAt": 1 });
+  // pruneAttachments(): every conversation's old attachments, oldest first.
+  s.index({ "metadata.createdAt": 1 });
   return s;
 }
 

@@ -185,6 +185,7 @@ async function mongoStore(conn: Connection, models: MongoModels, opts: MongoStor
     readAttachment: guard("readAttachment", a.readAttachment, mapError),
     deleteAttachment: guard("deleteAttachment", a.deleteAttachment, mapError),
     attachmentsOf: guard("attachmentsOf", a.attachmentsOf, mapError),
+    pruneAttachments: guard("pruneAttachments", a.pruneAttachments, mapError),
     prune: guard("prune", (policy: RetentionPolicy, o: { now: number; budget: number; after?: PruneCursor }) => mongoPrune(models, policy, o), mapError),
     upsertClient: guard("upsertClient", t.upsertClient, mapError),
     getClient: guard("getClient", t.getClient, mapError),

@@ -246,6 +246,12 @@ export interface Store {
    * `limit`: what a retention job deletes along with the conversation's old messages.
    */
   attachmentsOf(conv: string, createdBefore: number, limit: number): Promise<AttachmentInfo[]>;
+  /**
+   * Retention for attachments: delete every attachment created before `createdBefore` (ms), with
+   * its thumbnail, over all conversations, looking at most at `budget` of them from `after` (a
+   * previous result's `next`). A thumbnail goes with its attachment, never alone. Idempotent.
+   */
+  pruneAttachments(createdBefore: number, opts: { budget: number; after?: string }): Promise<{ scanned: number; deleted: number; next?: string }>;
 
   // ---- clients (written by the manager) --------------------------------------------------
   /** Insert or replace; an update with an older lastSeenMs than the stored one is ignored. */

@@ -238,4 +238,31 @@ export function registerAttachmentTests(factory: StoreFactory): void {
       assert.deepEqual(await r.attachmentInfo(a.id), a);
       assert.equal((await streamSha(await r.readAttachment(a.id))).sha, patternSha(70, 200_000));
     }));
+
+  test("pruneAttachments: old attachments of every conversation go with their thumbnails, in budget-sized slices; newer ones stay", () =>
+    withStore(factory, async (s, h) => {
+      const T = 1_700_000_000_000;
+      const topicConv = "club";
+      const oldP2p = await put(s, 80, 3_000, { createdAt: T - 10 });
+      const oldThumb = await put(s, 81, 500, { createdAt: T - 9, name: "t.webp", mime: "image/webp", thumbnailOf: oldP2p.id });
+      const oldTopic = await put(s, 82, 3_000, { createdAt: T - 5, conv: topicConv });
+      const fresh = await put(s, 83, 3_000, { createdAt: T });
+      const freshThumb = await put(s, 84, 500, { createdAt: T - 20, name: "t2.webp", mime: "image/webp", thumbnailOf: fresh.id });
+      let after: string | undefined;
+      let deleted = 0;
+      let slices = 0;
+      do {
+        const r = await s.pruneAttachments(T, { budget: 1, after });
+        assert.ok(r.scanned <= 1, "a slice looks at no more than its budget");
+        deleted += r.deleted;
+        after = r.next;
+        assert.ok(++slices < 20, "the walk ends");
+      } while (after !== undefined);
+      assert.equal(deleted, 2, "the two old attachments (their thumbnails go with them, uncounted)");
+      for (const gone of [oldP2p, oldThumb, oldTopic]) assert.equal(await s.attachmentInfo(gone.id), null, `${gone.name} deleted`);
+      assert.notEqual(await s.attachmentInfo(fresh.id), null, "a newer attachment stays");
+      assert.notEqual(await s.attachmentInfo(freshThumb.id), null, "a thumbnail is never pruned apart from its attachment");
+      assert.equal((await s.pruneAttachments(T, { budget: 100 })).deleted, 0, "idempotent");
+      assert.equal(await h.orphans(), 0, "no chunks left behind");
+    }));
 }
