@@ -113,6 +113,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     .option("--redis-prefix <prefix>", "with --redis: the cluster's key prefix", "fc:")
     .option("--compare-dist <dir>", "also start clusters from another build's dist/ and alternate A B A B")
     .option("--compare-gateway <host:port>", "with --gateway: a second existing cluster to alternate with")
+    .option("--compare-conf <json>", "own cluster: alternate with this build started with this extra config (over --conf), e.g. to price an option")
+    .option("--compare-tls", "own cluster: alternate with this build with --tls flipped (the cost of TLS)", false)
     .option("--msg-servers <n>", "own cluster: msg_servers to start (default 2; idle: 1)", int(1))
     .option("--lean-cluster", "own cluster: no manager and no monitor", false)
     .option("--tls", "own cluster with TLS everywhere (client listeners, mutual TLS links, test certificates); clients connect over TLS", false)
@@ -168,20 +170,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
 function targetSpecs(o: Record<string, unknown>, scenario: Scenario, ws: boolean): TargetSpec[] {
   const prefix = o.redisPrefix as string;
   if (o.gateway) {
-    if (o.compareDist) throw new InvalidArgumentError("--compare-dist starts clusters; use --compare-gateway with --gateway");
+    if (o.compareDist || o.compareConf || o.compareTls) throw new InvalidArgumentError("--compare-dist, --compare-conf and --compare-tls start clusters; use --compare-gateway with --gateway");
     const a: TargetSpec = { kind: "gateway", gateway: o.gateway as string, label: `A ${o.gateway as string}`, redis: (o.redis as string) ?? null, prefix };
     if (!o.compareGateway) return [a];
     return [a, { kind: "gateway", gateway: o.compareGateway as string, label: `B ${o.compareGateway as string}`, redis: null, prefix }];
   }
   if (o.compareGateway) throw new InvalidArgumentError("--compare-gateway needs --gateway");
-  let conf: ServiceConf = {};
-  if (o.conf) {
-    try {
-      conf = JSON.parse(o.conf as string) as ServiceConf;
-    } catch {
-      throw new InvalidArgumentError("--conf must be a JSON object");
-    }
-  }
+  const conf = jsonConf(o.conf, "--conf");
   const own = {
     kind: "dist" as const,
     msgServers: (o.msgServers as number | undefined) ?? (scenario === "idle" ? 1 : 2),
@@ -191,8 +186,28 @@ function targetSpecs(o: Record<string, unknown>, scenario: Scenario, ws: boolean
     ws,
     tls: o.tls as boolean,
   };
-  const a: TargetSpec = { ...own, dist: OWN_DIST, label: o.compareDist ? "A this build" : "this build" };
+  const comparing = [o.compareDist, o.compareConf, o.compareTls].filter(Boolean).length;
+  if (comparing > 1) throw new InvalidArgumentError("one of --compare-dist, --compare-conf, --compare-tls at a time");
+  const a: TargetSpec = { ...own, dist: OWN_DIST, label: comparing ? `A this build${own.tls ? " (TLS)" : ""}` : "this build" };
+  if (o.compareConf) {
+    const extra = jsonConf(o.compareConf, "--compare-conf");
+    const merged: ServiceConf = { ...conf };
+    for (const [svc, c] of Object.entries(extra) as [keyof ServiceConf, Record<string, unknown>][]) merged[svc] = { ...conf[svc], ...c };
+    return [a, { ...own, dist: OWN_DIST, conf: merged, label: `B this build + ${o.compareConf as string}` }];
+  }
+  if (o.compareTls) return [a, { ...own, dist: OWN_DIST, tls: !own.tls, label: `B this build${own.tls ? " without" : " with"} TLS` }];
   if (!o.compareDist) return [a];
   const other = resolve(o.compareDist as string);
   return [a, { ...own, dist: other, label: `B ${other}` }];
+}
+
+function jsonConf(raw: unknown, flag: string): ServiceConf {
+  if (!raw) return {};
+  try {
+    const v = JSON.parse(raw as string) as unknown;
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) return v as ServiceConf;
+  } catch {
+    // reported below
+  }
+  throw new InvalidArgumentError(`${flag} must be a JSON object`);
 }
