@@ -61,7 +61,10 @@ export function readServices(confDir: string): ServiceDef[] {
     out.push({ name, sourceConf, conf: sourceConf, listen, note: note(raw), listeners, raw });
   };
   for (const f of msConfs) add("msg_server", f, (c) => `clients connect here; advertised as ${String(c.advertiseAddr ?? c.listen)}`);
-  add("gateway", "gateway.json", () => "clients start here (REQ_MSG_SERVER)");
+  add("gateway", "gateway.json", (c) => {
+    const http = c.http as { listen?: string; chatPage?: boolean } | undefined;
+    return http?.listen && http.chatPage !== false ? `clients start here (REQ_MSG_SERVER); chat page http://${http.listen}/` : "clients start here (REQ_MSG_SERVER)";
+  });
   add("router", "router.json", () => "STATS/PING only");
   add("manager", "manager.json", () => "STATS/PING only");
   add("monitor", "monitor.json", (c) => {
@@ -71,12 +74,15 @@ export function readServices(confDir: string): ServiceDef[] {
   return out;
 }
 
-/** A clientAuth key that names the development key file: it is pointed at this data dir's key. */
+/** A key that names the development key file (clientAuth's, the gateway's devLogin): it is pointed at this data dir's key. */
 function withDevKey(raw: Record<string, unknown>, devKeyPath: string): Record<string, unknown> {
+  const point = <K extends { secretFile?: string }>(k: K): K => (k.secretFile && basename(k.secretFile) === DEV_KEY_FILE ? { ...k, secretFile: devKeyPath } : k);
+  let out = raw;
   const auth = raw.clientAuth as { keys?: { secretFile?: string }[] } | undefined;
-  if (!auth?.keys) return raw;
-  const keys = auth.keys.map((k) => (k.secretFile && basename(k.secretFile) === DEV_KEY_FILE ? { ...k, secretFile: devKeyPath } : k));
-  return { ...raw, clientAuth: { ...auth, keys } };
+  if (auth?.keys) out = { ...out, clientAuth: { ...auth, keys: auth.keys.map(point) } };
+  const http = raw.http as { devLogin?: { key?: { secretFile?: string } } } | undefined;
+  if (http?.devLogin?.key) out = { ...out, http: { ...http, devLogin: { ...http.devLogin, key: point(http.devLogin.key) } } };
+  return out;
 }
 
 /**

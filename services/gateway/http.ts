@@ -5,9 +5,14 @@ import type { Logger } from "../../shared/log/logger.js";
 import type { Counters } from "../../shared/stats-schema.js";
 import type { Balancer, Endpoint } from "./balancer.js";
 import type { GatewayHttpConfig } from "./config.js";
+import { hostPolicy, type HostPolicy } from "../monitor/host-check.js";
+import { chatPage } from "./chat-page.js";
+import { HttpError, openDevLogin } from "./dev-login.js";
 
 export interface GatewayHttpDeps {
   cfg: GatewayHttpConfig;
+  /** Where the chat page's built files are (tests); default services/chat-ui/dist. */
+  chatUiDir?: string;
   balancer: Pick<Balancer, "pickEndpoint">;
   /** The gateway's counters: an endpoint request counts as a REQ_MSG_SERVER. */
   counters: Counters<"gateway">;
@@ -26,6 +31,20 @@ export interface EndpointBody {
   tcp: string;
 }
 
+/** The JSON body of `GET /v1/chat-config`: what the chat page offers for signing in. */
+export interface ChatConfigBody {
+  devLogin: boolean;
+  embedOrigins: string[];
+}
+
+/** The JSON body of `POST /v1/dev-login`; `endpoint` is null when no msg_server with a WebSocket is live. */
+export interface DevLoginBody {
+  id: string;
+  token: string;
+  exp: number;
+  endpoint: EndpointBody | null;
+}
+
 function send(res: ServerResponse, status: number, body: unknown): void {
   const json = JSON.stringify(body);
   res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(json), "Cache-Control": "no-store" }).end(json);
@@ -39,11 +58,13 @@ function error(res: ServerResponse, status: number, code: ErrorCode, message: st
  * CORS for one request: the origin echoed when it is allowed ("*" allows any). A request without
  * Origin is not from a page and needs no header; an Origin that is not allowed is refused with 403
  * rather than answered without the header, so the reason is visible in the browser's console.
+ * The gateway's own origin (the chat page it serves) is always allowed and needs no header.
  */
-function cors(req: IncomingMessage, res: ServerResponse, allowed: readonly string[]): boolean {
+function cors(req: IncomingMessage, res: ServerResponse, allowed: readonly string[], own: HostPolicy): boolean {
   const origin = req.headers.origin;
   res.setHeader("Vary", "Origin");
   if (origin === undefined) return true;
+  if (own.allowsHost(req.headers.host) && own.allowsOrigin(origin)) return true;
   if (!allowed.includes("*") && !allowed.includes(origin)) return false;
   res.setHeader("Access-Control-Allow-Origin", allowed.includes("*") ? "*" : origin);
   return true;
@@ -57,10 +78,19 @@ function cors(req: IncomingMessage, res: ServerResponse, allowed: readonly strin
  */
 export async function startGatewayHttp(d: GatewayHttpDeps): Promise<GatewayHttp> {
   const { cfg, balancer, counters, log } = d;
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
+  let boundPort = 0;
+  // The names this listener answers to: its own pages' Origin, and the DNS-rebinding check of dev-login.
+  const own = hostPolicy({ bindHost: splitHostPort(cfg.listen).host, port: () => boundPort });
+  const page = cfg.chatPage ? chatPage({ dir: d.chatUiDir, embedOrigins: cfg.embedOrigins }) : null;
+  const devLogin = cfg.devLogin ? await openDevLogin(cfg.devLogin) : null;
+  if (devLogin) log.warn({ kid: cfg.devLogin?.key.kid }, "http.devLogin is on: POST /v1/dev-login mints a token for any id (development only)");
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader("X-Content-Type-Options", "nosniff");
-    if (!cors(req, res, cfg.allowedOrigins)) return error(res, 403, ErrorCode.IM_ERR_FORBIDDEN, "origin not allowed: add it to http.allowedOrigins in the gateway's conf");
+    if (!cors(req, res, cfg.allowedOrigins, own)) return error(res, 403, ErrorCode.IM_ERR_FORBIDDEN, "origin not allowed: add it to http.allowedOrigins in the gateway's conf");
     const url = new URL(req.url ?? "/", "http://gateway");
+    if (url.pathname === "/v1/dev-login") return handleDevLogin(req, res);
+    if (url.pathname === "/v1/chat-config") return send(res, 200, { devLogin: devLogin !== null, embedOrigins: cfg.embedOrigins } satisfies ChatConfigBody);
+    if (page && (await page.serve(url.pathname, req.method ?? "GET", res))) return;
     if (url.pathname !== "/v1/endpoint") return error(res, 404, ErrorCode.IM_ERR_UNKNOWN_COMMAND, "no such resource; GET /v1/endpoint");
     if (req.method === "OPTIONS") {
       res.writeHead(204, { "Access-Control-Allow-Methods": "GET", "Access-Control-Max-Age": "600" }).end();
@@ -81,13 +111,35 @@ export async function startGatewayHttp(d: GatewayHttpDeps): Promise<GatewayHttp>
     counters.handedOut++;
     send(res, 200, { ws: picked.ws, tcp: picked.addr } satisfies EndpointBody);
   };
-  const server: Server = createServer((req, res) => {
+  /** POST /v1/dev-login {"id"}: a token for that id and an endpoint to use it on (development only). */
+  const handleDevLogin = async (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, { "Access-Control-Allow-Methods": "POST", "Access-Control-Allow-Headers": "Content-Type", "Access-Control-Max-Age": "600" }).end();
+      return;
+    }
+    if (!devLogin) return error(res, 403, ErrorCode.IM_ERR_FORBIDDEN, "development login is off: sign in with a token from your app (set http.devLogin in the gateway's conf for development only)");
+    if (req.method !== "POST") {
+      res.setHeader("Allow", "POST");
+      return error(res, 405, ErrorCode.IM_ERR_BAD_ARGS, 'method not allowed; POST /v1/dev-login {"id": "<client id>"}');
+    }
+    // A page that rebinds its own name to 127.0.0.1 must not get tokens: only this gateway's names.
+    if (!own.allowsHost(req.headers.host)) return error(res, 421, ErrorCode.IM_ERR_FORBIDDEN, "this gateway does not answer dev-login for that host name; open it as 127.0.0.1 or localhost");
     try {
-      handle(req, res);
+      const minted = await devLogin.mint(req);
+      const picked = balancer.pickEndpoint({ ws: true });
+      log.info({ client: minted.id }, "dev-login token minted");
+      send(res, 200, { ...minted, endpoint: picked ? { ws: picked.ws, tcp: picked.addr } : null } satisfies DevLoginBody);
     } catch (err) {
+      if (err instanceof HttpError) return error(res, err.status, err.code, err.message);
+      throw err;
+    }
+  };
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
       log.warn({ err }, "gateway http request failed");
       if (!res.headersSent) error(res, 500, ErrorCode.IM_ERR_INTERNAL, "internal error");
-    }
+      else res.destroy();
+    });
   });
   server.headersTimeout = cfg.requestTimeoutMs;
   server.requestTimeout = cfg.requestTimeoutMs;
@@ -106,8 +158,9 @@ export async function startGatewayHttp(d: GatewayHttpDeps): Promise<GatewayHttp>
   });
   server.on("error", (err) => log.warn({ err }, "gateway http listener error"));
   const bound = server.address();
+  boundPort = typeof bound === "object" && bound ? bound.port : port;
   return {
-    port: typeof bound === "object" && bound ? bound.port : port,
+    port: boundPort,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

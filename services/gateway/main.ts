@@ -21,7 +21,7 @@ void runService(
         ...(cfg.tlsListen ? [{ name: "tlsListen", addr: cfg.tlsListen, tls: true }] : []),
         ...(cfg.http ? [{ name: "http.listen", addr: cfg.http.listen }] : []),
       ];
-      enforceExposure({ listeners, clusterSecret: cfg.clusterSecret }, log);
+      enforceExposure({ listeners, clusterSecret: cfg.clusterSecret, devLogin: cfg.http?.devLogin ? { addr: cfg.http.listen } : undefined }, log);
       const bus = openRedisBus(cfg.redis, log, { name: "gateway" });
       // Two missed heartbeats (the cluster's heartbeatMs) and a refresh: gone, whatever its TTL says.
       const balancer = new Balancer(bus.registry, cfg.msgServerList, cfg.registryRefreshMs, log, 2 * cfg.heartbeatMs + cfg.registryRefreshMs);

@@ -20,6 +20,7 @@ export const ExposureCode = {
   monitor_without_credentials: "monitor_without_credentials",
   client_auth_none: "client_auth_none",
   plaintext_listener: "plaintext_listener",
+  dev_login_exposed: "dev_login_exposed",
 } as const;
 export type ExposureCode = (typeof ExposureCode)[keyof typeof ExposureCode];
 
@@ -47,6 +48,8 @@ export interface ExposureInput {
   monitorHttp?: { addr: string; token: string; username: string; password: string };
   /** msg_server's clientAuth.mode. */
   clientAuthMode?: "token" | "none";
+  /** The gateway's development login (http.devLogin): the HTTP listener it is on. */
+  devLogin?: { addr: string };
 }
 
 export interface ExposureReport {
@@ -103,6 +106,13 @@ export function checkExposure(input: ExposureInput): ExposureReport {
         message: `monitor http ${http.addr} is reachable beyond this machine without credentials; set http.token or http.username and http.password, or bind http.host to 127.0.0.1`,
       });
     }
+  }
+  // Whoever reaches it signs in as anyone: never beyond this machine, whatever the secret.
+  if (input.devLogin && exposed(input.devLogin.addr)) {
+    report.refuse.push({
+      code: ExposureCode.dev_login_exposed,
+      message: `http.devLogin mints a token for any client id and http.listen ${input.devLogin.addr} is reachable beyond this machine; remove http.devLogin (production pages get tokens from your app, docs/CLIENTS.md) or bind http.listen to 127.0.0.1`,
+    });
   }
   if (input.clientAuthMode === "none") {
     const clientOpen = open.filter((l) => l.clientFacing !== false);
