@@ -106,6 +106,11 @@ export interface ClusterOptions {
   /** A WebSocket listener on every msg_server (origin TEST_ORIGIN allowed) and the gateway's HTTP endpoint. */
   ws?: boolean;
   /**
+   * The chat page (implies `ws`): the gateway's HTTP listener serves it with the development login
+   * on (the cluster's token key), and the msg_servers let its origin open WebSockets and files.
+   */
+  chat?: boolean;
+  /**
    * TLS everywhere it exists (test/support/certs.ts testPki): each msg_server and the gateway get a
    * TLS listener beside the plain one, internal links dial it with a client certificate and the
    * msg_servers accept AUTH only from such links (internalAuth "mtls").
@@ -149,7 +154,8 @@ export interface Cluster {
  * Start a cluster of real processes on free ports with a private redis-server, and register its
  * teardown on the test context.
  */
-export async function startCluster(t: TestContext | null, o: ClusterOptions = {}): Promise<Cluster> {
+export async function startCluster(t: TestContext | null, opts: ClusterOptions = {}): Promise<Cluster> {
+  const o = opts.chat ? { ...opts, ws: true } : opts;
   const n = o.msgServers ?? 2;
   const dir = mkdtempSync(join(tmpdir(), "fc-cluster-"));
   const redis = o.redisCluster ? noStandaloneRedis() : (o.redis ?? (await startRedis()));
@@ -185,7 +191,7 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
           inboxSweepMs: 500,
           monitorBeatMs: 500,
           clientAuth: TEST_CLIENT_AUTH,
-          ...(o.ws ? { ws: { listen: `127.0.0.1:${wsPorts[i]}`, allowedOrigins: [TEST_ORIGIN] } } : {}),
+          ...(o.ws ? { ws: { listen: `127.0.0.1:${wsPorts[i]}`, allowedOrigins: o.chat ? [TEST_ORIGIN, `http://127.0.0.1:${gatewayHttpPort}`] : [TEST_ORIGIN] } } : {}),
           ...(serverTls ? { tlsListen: `127.0.0.1:${tlsPorts[i]}`, tls: { ...serverTls, clientCert: "optional" }, internalAuth: "mtls" } : {}),
           ...o.conf?.msg_server,
           limits: { ...TEST_LIMITS, ...(o.conf?.msg_server?.limits as object | undefined) },
@@ -207,7 +213,7 @@ export async function startCluster(t: TestContext | null, o: ClusterOptions = {}
             registryRefreshMs: 200,
             maxConnectionsPerAddress: 1_000_000,
             ...(serverTls ? { tlsListen: `127.0.0.1:${gatewayTlsPort}`, tls: serverTls } : {}),
-            ...(o.ws ? { http: { listen: `127.0.0.1:${gatewayHttpPort}`, allowedOrigins: [TEST_ORIGIN] } } : {}),
+            ...(o.ws ? { http: { listen: `127.0.0.1:${gatewayHttpPort}`, allowedOrigins: [TEST_ORIGIN], ...(o.chat ? { devLogin: { key: TEST_CLIENT_AUTH.keys[0] } } : {}) } } : {}),
             ...o.conf?.gateway,
           }),
           gwPort,

@@ -1,0 +1,369 @@
+import { fileBody, preview } from "./body.js";
+import { ChatClient, type ConnState, type Incoming, newCmid, type TokenSource } from "./client.js";
+import { FileCache, upload } from "./files.js";
+import { type Conv, convKey, type Kind, Model } from "./model.js";
+import { ServerError } from "./socket.js";
+
+/**
+ * The controller: turns the client's events into model changes and the views' actions into
+ * commands. Views never talk to the connection themselves.
+ */
+
+/** Messages per HISTORY page, when opening a conversation and per scroll-back. */
+export const PAGE = 30;
+/** Bodies over this many UTF-8 bytes are refused before sending (the server's maxMessageBytes default). */
+export const MAX_BODY_BYTES = 32 * 1024;
+/** How long "x is typing" shows after the last TYPING. */
+const TYPING_SHOWN_MS = 5000;
+/** A TYPING goes out at most this often while the user types (the server allows 1/s, burst 5). */
+const TYPING_EVERY_MS = 3000;
+
+export interface ConnView {
+  state: ConnState;
+  /** The msg_server's WebSocket URL while online. */
+  url: string;
+  retryAt: number;
+  reason: string;
+}
+
+export class App {
+  readonly model = new Model();
+  readonly client: ChatClient;
+  readonly files: FileCache;
+  conn: ConnView = { state: "connecting", url: "", retryAt: 0, reason: "" };
+  filesBase: string | null = null;
+  /** Features the server answered IM_ERR_UNKNOWN_COMMAND for (an older msg_server). */
+  readonly missing = new Set<string>();
+  onConn: (c: ConnView) => void = () => undefined;
+  /** A new message for the screen reader's live region. */
+  onAnnounce: (text: string) => void = () => undefined;
+  private lastTyping = 0;
+
+  constructor(
+    signIn: { id: string; token: string; endpoint?: string },
+    tokens: TokenSource,
+  ) {
+    this.model.me = signIn.id;
+    this.files = new FileCache(() => ({ base: this.filesBase, token: this.client.token }));
+    this.client = new ChatClient(signIn, tokens, {
+      state: (s, d) => this.onState(s, d),
+      message: (m) => this.onMessage(m),
+      push: (name, args) => this.onPush(name, args),
+    });
+    document.addEventListener("visibilitychange", () => {
+      const c = this.openConv();
+      if (c && document.visibilityState === "visible") void this.markRead(c);
+    });
+  }
+
+  get me(): string {
+    return this.model.me;
+  }
+
+  openConv(): Conv | null {
+    return this.model.openKey ? (this.model.convs.get(this.model.openKey) ?? null) : null;
+  }
+
+  private onState(s: ConnState, d: { retryInMs?: number; reason?: string }): void {
+    this.conn = { state: s, url: s === "online" ? this.client.url : "", retryAt: d.retryInMs ? Date.now() + d.retryInMs : 0, reason: d.reason ?? "" };
+    if (s !== "online") this.filesBase = null;
+    this.onConn(this.conn);
+    if (s === "online") void this.resync();
+  }
+
+  /** After every login: the list, who is online, and anything missed in conversations on screen. */
+  private async resync(): Promise<void> {
+    const base = await this.client.request("FILES_URL").then((r) => r[0] ?? null, () => null);
+    this.filesBase = base ?? (this.client.httpBase ? `${this.client.httpBase}/v1/files` : null);
+    await this.loadConversations();
+    await this.client.request("ONLINE_USERS", [1000]).then(
+      (ids) => {
+        this.model.online.clear();
+        for (const id of ids) this.model.online.add(id);
+        this.model.emit({ what: "presence" });
+      },
+      () => undefined,
+    );
+    for (const c of this.model.convs.values()) {
+      if (c.historyLoaded) await this.fillGap(c);
+    }
+    const open = this.openConv();
+    if (open) await this.opened(open);
+    this.onConn(this.conn);
+  }
+
+  private async loadConversations(): Promise<void> {
+    const summaries: string[][] = [];
+    const collect = (name: string, args: string[]) => name === "CONVERSATION" && summaries.push(args);
+    this.pushTap = collect;
+    try {
+      let cursor: string[] = [];
+      for (let page = 0; page < 10; page++) {
+        const r = await this.client.request("CONVERSATIONS", [200, ...cursor]);
+        if (Number(r[0]) < 200 || r.length < 3) break;
+        cursor = [r[1]!, r[2]!];
+      }
+    } catch (err) {
+      if (err instanceof ServerError && err.code === "IM_ERR_UNKNOWN_COMMAND") {
+        // A msg_server without the conversation list: at least the rooms I am in.
+        this.missing.add("CONVERSATIONS");
+        const topics = await this.client.request("MY_TOPICS").catch(() => [] as string[]);
+        for (const t of topics) this.model.conv("topic", t).left = false;
+      }
+    } finally {
+      this.pushTap = null;
+    }
+    for (const a of summaries) {
+      const [kind, , target = "", head, read, , peerRead, lastSeq, lastFrom = "", lastTs, lastBody = ""] = a;
+      if (kind !== "p2p" && kind !== "topic") continue;
+      this.model.applySummary({
+        kind,
+        target,
+        head: Number(head),
+        read: Number(read),
+        peerRead: peerRead === "-" || peerRead === undefined ? null : Number(peerRead),
+        last: Number(lastSeq) > 0 ? { seq: Number(lastSeq), from: lastFrom, body: lastBody, ts: Number(lastTs) } : null,
+      });
+    }
+    this.model.emit({ what: "list" });
+  }
+
+  private pushTap: ((name: string, args: string[]) => void) | null = null;
+
+  private onMessage(m: Incoming): void {
+    const added = this.model.addMessage(m.kind, m.target, m, true);
+    if (!added) return;
+    const c = this.model.conv(m.kind, m.target);
+    if (m.from !== this.me) {
+      const where = m.kind === "topic" ? ` in ${m.target}` : "";
+      this.onAnnounce(`${m.from}${where}: ${preview(m.body)}`);
+      if (this.model.openKey === c.key && document.visibilityState === "visible") void this.markRead(c);
+    }
+    this.model.emit({ what: "conv", key: c.key });
+    this.model.emit({ what: "list" });
+  }
+
+  private onPush(name: string, args: string[]): void {
+    this.pushTap?.(name, args);
+    switch (name) {
+      case "READ_RECEIPT": {
+        const [kind, reader = "", seq = "0"] = args;
+        if (kind !== "p2p") return;
+        const c = this.model.conv("p2p", reader);
+        c.peerRead = Math.max(c.peerRead, Number(seq));
+        this.model.emit({ what: "conv", key: c.key });
+        return;
+      }
+      case "PRESENCE": {
+        const [id = "", state] = args;
+        if (state === "online") this.model.online.add(id);
+        else this.model.online.delete(id);
+        this.model.emit({ what: "presence" });
+        return;
+      }
+      case "TOPIC_MEMBER": {
+        const [topic = "", id = "", change] = args;
+        const c = this.model.conv("topic", topic);
+        if (c.members) c.members = change === "join" ? [...new Set([...c.members, id])].sort() : c.members.filter((x) => x !== id);
+        // Added by someone else (an invitation): the room appears in the list.
+        if (id === this.me && change === "join") void this.loadConversations();
+        this.model.emit({ what: "conv", key: c.key });
+        return;
+      }
+      case "TYPING": {
+        const [kind, a = "", b = ""] = args;
+        const c = kind === "topic" ? this.model.conv("topic", a) : this.model.conv("p2p", a);
+        const from = kind === "topic" ? b : a;
+        if (from === this.me) return;
+        c.typing.set(from, Date.now() + TYPING_SHOWN_MS);
+        this.model.emit({ what: "conv", key: c.key });
+        window.setTimeout(() => this.model.emit({ what: "conv", key: c.key }), TYPING_SHOWN_MS + 50);
+        return;
+      }
+      default:
+    }
+  }
+
+  /** Opens a conversation: its recent history the first time, and marks it read. */
+  async open(key: string): Promise<void> {
+    this.model.openKey = key;
+    this.model.emit({ what: "list" });
+    const c = this.model.convs.get(key);
+    if (c) await this.opened(c);
+  }
+
+  openP2P(peer: string): void {
+    const c = this.model.conv("p2p", peer);
+    c.left = false;
+    if (!c.activity) c.activity = Date.now();
+    void this.open(c.key);
+  }
+
+  private async opened(c: Conv): Promise<void> {
+    if (this.conn.state !== "online") return;
+    if (!c.historyLoaded) {
+      try {
+        const from = Math.max(0, c.head - PAGE);
+        const items = await this.client.history(c.kind, c.target, from, PAGE);
+        for (const it of items) this.model.addMessage(c.kind, c.target, it, false);
+        c.historyLoaded = true;
+        if (c.msgs.length === 0 || from === 0) c.oldest = Math.min(c.oldest, 1);
+      } catch (err) {
+        // A p2p peer never talked to has no history; a room I am not in says so.
+        if (!(err instanceof ServerError)) return;
+        c.historyLoaded = true;
+      }
+      this.model.emit({ what: "conv", key: c.key });
+    }
+    if (document.visibilityState === "visible") await this.markRead(c);
+  }
+
+  /** After a reconnect: whatever arrived in a conversation on screen since its newest message held. */
+  private async fillGap(c: Conv): Promise<void> {
+    const newest = c.msgs.reduce((n, m) => Math.max(n, m.seq), 0);
+    if (newest === 0) return;
+    const items = await this.client.history(c.kind, c.target, newest, 500).catch(() => []);
+    let n = 0;
+    for (const it of items) if (this.model.addMessage(c.kind, c.target, it, false)) n++;
+    if (n > 0) this.model.emit({ what: "conv", key: c.key });
+  }
+
+  /** Scroll-back: the page of messages before the oldest held. Resolves false when there is none. */
+  async loadOlder(): Promise<boolean> {
+    const c = this.openConv();
+    if (!c || c.oldest <= 1 || !Number.isFinite(c.oldest)) return false;
+    const from = Math.max(0, c.oldest - 1 - PAGE);
+    const items = await this.client.history(c.kind, c.target, from, c.oldest - 1 - from);
+    for (const it of items) this.model.addMessage(c.kind, c.target, it, false);
+    if (from === 0 || items.length === 0) c.oldest = 1;
+    this.model.emit({ what: "conv", key: c.key });
+    return true;
+  }
+
+  async markRead(c: Conv): Promise<void> {
+    if (c.head <= c.read || this.conn.state !== "online" || this.missing.has("READ")) return;
+    const seq = c.head;
+    c.read = seq;
+    this.model.emit({ what: "list" });
+    await this.client.request("READ", [c.kind, c.target, seq]).catch((err: unknown) => {
+      if (err instanceof ServerError && err.code === "IM_ERR_UNKNOWN_COMMAND") this.missing.add("READ");
+    });
+  }
+
+  /** Sends a text (or a prepared attachment reference) to the open conversation. */
+  send(body: string, to?: Conv): string | null {
+    const c = to ?? this.openConv();
+    if (!c) return "open a conversation first";
+    if (new TextEncoder().encode(body).length > MAX_BODY_BYTES) return `a message can have at most ${MAX_BODY_BYTES / 1024} KB; send it as a file`;
+    const cmid = newCmid();
+    this.model.addPending(c.kind, c.target, cmid, body);
+    this.model.emit({ what: "conv", key: c.key });
+    this.model.emit({ what: "list" });
+    this.client.send(c.kind, c.target, body, cmid).then(
+      (r) => {
+        this.model.confirm(c.kind, c.target, cmid, r.uuid, r.seq);
+        this.model.emit({ what: "conv", key: c.key });
+      },
+      (err: Error) => {
+        this.model.fail(c.kind, c.target, cmid, err.message);
+        this.model.emit({ what: "conv", key: c.key });
+      },
+    );
+    return null;
+  }
+
+  /** Drops a failed message and sends its body again. */
+  retry(c: Conv, key: string): void {
+    const i = c.msgs.findIndex((m) => m.key === key && m.state === "failed");
+    if (i < 0) return;
+    const [m] = c.msgs.splice(i, 1);
+    this.send(m!.body, c);
+  }
+
+  /** Uploads a file to the open conversation, then sends the reference. */
+  async sendFile(file: Blob, name: string): Promise<void> {
+    const c = this.openConv();
+    if (!c) throw new Error("open a conversation first");
+    if (!this.filesBase || this.conn.state !== "online") throw new Error("offline: files can be sent once connected");
+    const up = await upload(this.filesBase, this.client.token, c.kind === "p2p" ? `p2p:${c.target}` : c.target, file, name);
+    // The full reference, shown at once; the server checks it and rewrites it from the store.
+    const err = this.send(fileBody(up.id, undefined, up), c);
+    if (err) throw new Error(err);
+  }
+
+  /** Sends a TYPING now and then while the user types. */
+  typing(): void {
+    const c = this.openConv();
+    if (!c || this.conn.state !== "online" || this.missing.has("TYPING")) return;
+    if (Date.now() - this.lastTyping < TYPING_EVERY_MS) return;
+    this.lastTyping = Date.now();
+    this.client.request("TYPING", [c.kind, c.target]).catch((err: unknown) => {
+      if (err instanceof ServerError && err.code === "IM_ERR_UNKNOWN_COMMAND") this.missing.add("TYPING");
+    });
+  }
+
+  typingNow(c: Conv): string[] {
+    const now = Date.now();
+    return [...c.typing].filter(([, until]) => until > now).map(([id]) => id);
+  }
+
+  // Rooms. Errors are the server's (IM_ERR_TOPIC_EXISTS, IM_ERR_NOT_MEMBER, an unknown command on
+  // a server without private rooms ...): the views show their message.
+
+  async createRoom(name: string, priv: boolean): Promise<void> {
+    await this.client.request("CREATE_TOPIC", priv ? [name, "private"] : [name]);
+    await this.afterJoin(name);
+  }
+
+  async joinRoom(name: string): Promise<void> {
+    await this.client.request("JOIN_TOPIC", [name, this.me]);
+    await this.afterJoin(name);
+  }
+
+  private async afterJoin(name: string): Promise<void> {
+    const c = this.model.conv("topic", name);
+    c.left = false;
+    c.historyLoaded = false;
+    c.activity = Math.max(c.activity, Date.now());
+    await this.loadConversations();
+    await this.open(convKey("topic", name));
+  }
+
+  async leaveRoom(name: string): Promise<void> {
+    await this.client.request("QUIT_TOPIC", [name]);
+    const c = this.model.conv("topic", name);
+    c.left = true;
+    if (this.model.openKey === c.key) this.model.openKey = null;
+    this.model.emit({ what: "list" });
+    this.model.emit({ what: "conv", key: c.key });
+  }
+
+  async members(name: string): Promise<string[]> {
+    const out: string[] = [];
+    let after = "";
+    for (let page = 0; page < 20; page++) {
+      const r = await this.client.request("TOPIC_MEMBERS", [name, after, 1000]);
+      const got = r.slice(1);
+      out.push(...got);
+      if (got.length < 1000) break;
+      after = got[got.length - 1]!;
+    }
+    const c = this.model.conv("topic", name);
+    c.members = out.sort();
+    this.model.emit({ what: "conv", key: c.key });
+    return c.members;
+  }
+
+  async invite(name: string, id: string): Promise<void> {
+    await this.client.request("INVITE_TOPIC", [name, id]);
+    await this.members(name).catch(() => undefined);
+  }
+
+  async listRooms(): Promise<string[]> {
+    return this.client.request("LIST_TOPICS", ["", 200]);
+  }
+
+  kindOf(key: string): Kind {
+    return key.startsWith("topic:") ? "topic" : "p2p";
+  }
+}
