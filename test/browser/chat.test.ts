@@ -307,11 +307,13 @@ test(
       await alice.page.evaluate(WATCH_BANNER);
       await victim.kill();
       expected.push(new RegExp(`127\\.0\\.0\\.1:${port}`));
-      for (let i = 1; i <= 3; i++) await write(bob, `while you were away ${i}`);
+      // Offline for at least the first backoff step (250-500 ms), longer while the gateway still lists the dead server.
       await alice.page.getByTestId("offline-banner").waitFor({ state: "visible", timeout: 10_000 });
       const stateWhenWritten = await alice.page.evaluate("document.body.dataset.conn");
       await write(alice, "written while offline");
       assert.notEqual(stateWhenWritten, "online", "alice wrote while offline");
+      if (await alice.page.getByTestId("offline-banner").isVisible()) await shot(alice.page, "chat-offline");
+      for (let i = 1; i <= 3; i++) await write(bob, `while you were away ${i}`);
       await online(alice.page);
       assert.notEqual(await wsPort(alice), port, "alice is on the other msg_server now");
       const banners = (await alice.page.evaluate("window.banners")) as string[];

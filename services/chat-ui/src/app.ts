@@ -15,6 +15,8 @@ export const PAGE = 30;
 export const MAX_BODY_BYTES = 32 * 1024;
 /** How long "x is typing" shows after the last TYPING. */
 const TYPING_SHOWN_MS = 5000;
+/** ONLINE_USERS is asked at most this often when conversations open. */
+const PRESENCE_EVERY_MS = 5000;
 /** A TYPING goes out at most this often while the user types (the server allows 1/s, burst 5). */
 const TYPING_EVERY_MS = 3000;
 
@@ -76,6 +78,23 @@ export class App {
     const base = await this.client.request("FILES_URL").then((r) => r[0] ?? null, () => null);
     this.filesBase = base ?? (this.client.httpBase ? `${this.client.httpBase}/v1/files` : null);
     await this.loadConversations();
+    await this.refreshPresence(true);
+    for (const c of this.model.convs.values()) {
+      if (c.historyLoaded) await this.fillGap(c);
+    }
+    const open = this.openConv();
+    if (open) await this.opened(open);
+    this.onConn(this.conn);
+  }
+
+  /**
+   * Who is online, from ONLINE_USERS: at login, and when a conversation with someone opens.
+   * PRESENCE pushes keep it current for the people one already talks to; someone new is not
+   * among them until the first message, so opening a chat asks (at most every few seconds).
+   */
+  private async refreshPresence(force = false): Promise<void> {
+    if (!force && Date.now() - this.presenceAt < PRESENCE_EVERY_MS) return;
+    this.presenceAt = Date.now();
     await this.client.request("ONLINE_USERS", [1000]).then(
       (ids) => {
         this.model.online.clear();
@@ -84,13 +103,9 @@ export class App {
       },
       () => undefined,
     );
-    for (const c of this.model.convs.values()) {
-      if (c.historyLoaded) await this.fillGap(c);
-    }
-    const open = this.openConv();
-    if (open) await this.opened(open);
-    this.onConn(this.conn);
   }
+
+  private presenceAt = 0;
 
   private async loadConversations(): Promise<void> {
     const summaries: string[][] = [];
@@ -201,6 +216,8 @@ export class App {
 
   private async opened(c: Conv): Promise<void> {
     if (this.conn.state !== "online") return;
+    if (c.kind === "p2p") void this.refreshPresence();
+    else if (!c.members) void this.members(c.target).catch(() => undefined);
     if (!c.historyLoaded) {
       try {
         const from = Math.max(0, c.head - PAGE);

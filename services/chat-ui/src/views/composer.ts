@@ -2,6 +2,7 @@ import type { App } from "../app.js";
 import { VOICE_NOTE_PREFIX } from "../body.js";
 import { h } from "../dom.js";
 import type { Conv } from "../model.js";
+import { icon } from "./icons.js";
 import { canRecord, extensionOf, type Recording, startRecording } from "../recorder.js";
 
 /**
@@ -23,10 +24,10 @@ export class Composer {
   constructor(private readonly app: App) {
     this.input = h("textarea", { id: "composer-input", rows: 1, placeholder: "Message", "aria-label": "Message", "data-testid": "composer", maxlength: 32768 });
     this.fileInput = h("input", { type: "file", id: "file-input", class: "sr-only", "data-testid": "file-input", tabindex: "-1" });
-    this.micBtn = h("button", { type: "button", class: "btn btn-icon", "aria-label": "Record a voice note", "data-testid": "record", "aria-pressed": "false" }, "🎙");
+    this.micBtn = h("button", { type: "button", class: "btn btn-icon", "aria-label": "Record a voice note", "data-testid": "record", "aria-pressed": "false" }, icon("mic"));
     this.cancelBtn = h("button", { type: "button", class: "btn btn-ghost", hidden: true, "data-testid": "record-cancel" }, "Cancel");
     this.status = h("div", { class: "composer-status", role: "status", "data-testid": "composer-status" });
-    const attach = h("button", { type: "button", class: "btn btn-icon", "aria-label": "Attach a file or photo", "data-testid": "attach", onclick: () => this.fileInput.click() }, "📎");
+    const attach = h("button", { type: "button", class: "btn btn-icon", "aria-label": "Attach a file or photo", "data-testid": "attach", onclick: () => this.fileInput.click() }, icon("attach"));
     this.el = h(
       "form",
       { class: "composer", "aria-label": "Write a message" },
@@ -121,12 +122,12 @@ export class Composer {
     this.micBtn.setAttribute("aria-pressed", "true");
     this.micBtn.setAttribute("aria-label", "Stop and send the voice note");
     this.micBtn.classList.add("recording");
-    this.micBtn.textContent = "■";
+    this.micBtn.replaceChildren(icon("stop"));
     this.cancelBtn.hidden = false;
     const started = this.recording.startedAt;
     const show = () => {
       const s = Math.floor((Date.now() - started) / 1000);
-      this.say(`Recording ${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}. Press ■ to send, Escape to cancel.`);
+      this.say(`Recording ${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}. Press stop to send, Escape to cancel.`);
     };
     show();
     this.tick = window.setInterval(show, 500);
@@ -153,7 +154,7 @@ export class Composer {
     this.micBtn.setAttribute("aria-pressed", "false");
     this.micBtn.setAttribute("aria-label", "Record a voice note");
     this.micBtn.classList.remove("recording");
-    this.micBtn.textContent = "🎙";
+    this.micBtn.replaceChildren(icon("mic"));
     this.cancelBtn.hidden = true;
   }
 }

@@ -2,6 +2,7 @@ import type { App } from "../app.js";
 import { type FileRef, formatBytes, isAudio, isImage, parseBody } from "../body.js";
 import { clockTime, h, srOnly } from "../dom.js";
 import type { Conv, Msg } from "../model.js";
+import { icon } from "./icons.js";
 
 /**
  * One message: its body (text, or an attachment: thumbnail, audio player or file card) is made
@@ -90,7 +91,7 @@ function attachment(app: App, f: FileRef, openImage: (f: FileRef) => void): HTML
     );
     return h("div", { class: "att att-audio" }, h("span", { class: "att-label" }, "Voice note"), audio, caption);
   }
-  return h("div", { class: "att att-file" }, h("span", { class: "file-icon", "aria-hidden": "true" }, "📄"), fileLine(app, f), caption);
+  return h("div", { class: "att att-file" }, h("span", { class: "file-icon" }, icon("file", 26)), fileLine(app, f), caption);
 }
 
 function fileLine(app: App, f: FileRef): HTMLElement {

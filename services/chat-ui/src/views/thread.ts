@@ -4,6 +4,7 @@ import { fill, h, reconcile } from "../dom.js";
 import type { Conv } from "../model.js";
 import { Composer } from "./composer.js";
 import { createMessage, updateMessage } from "./message.js";
+import { icon } from "./icons.js";
 import { avatar } from "./sidebar.js";
 
 export interface ThreadHooks {
@@ -99,7 +100,7 @@ export class Thread {
         : h("span", { class: "thread-sub" }, c.members ? `${c.members.length} member${c.members.length === 1 ? "" : "s"}` : "room");
     fill(
       this.header,
-      h("button", { type: "button", class: "btn btn-ghost back", "aria-label": "Back to conversations", onclick: () => this.hooks.back() }, "‹"),
+      h("button", { type: "button", class: "btn btn-ghost back", "aria-label": "Back to conversations", onclick: () => this.hooks.back() }, icon("back", 24)),
       avatar(c, online),
       h("div", { class: "thread-title" }, h("h2", { id: "thread-name", "data-testid": "thread-name" }, c.kind === "topic" ? `# ${c.target}` : c.target), sub),
       c.kind === "topic"
