@@ -15,8 +15,8 @@ export const PAGE = 30;
 export const MAX_BODY_BYTES = 32 * 1024;
 /** How long "x is typing" shows after the last TYPING. */
 const TYPING_SHOWN_MS = 5000;
-/** ONLINE_USERS is asked at most this often when conversations open. */
-const PRESENCE_EVERY_MS = 5000;
+/** ONLINE_USERS is asked at most this often when conversations with people not known online open. */
+const PRESENCE_EVERY_MS = 1000;
 /** A TYPING goes out at most this often while the user types (the server allows 1/s, burst 5). */
 const TYPING_EVERY_MS = 3000;
 
@@ -216,7 +216,7 @@ export class App {
 
   private async opened(c: Conv): Promise<void> {
     if (this.conn.state !== "online") return;
-    if (c.kind === "p2p") void this.refreshPresence();
+    if (c.kind === "p2p" && !this.model.online.has(c.target)) void this.refreshPresence();
     else if (!c.members) void this.members(c.target).catch(() => undefined);
     if (!c.historyLoaded) {
       try {
