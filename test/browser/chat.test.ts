@@ -290,7 +290,11 @@ test(
       await alice.page.getByTestId("record").click(); // stop and send
       const note = bob.page.getByTestId("voice-note");
       await note.waitFor({ timeout: 15_000 });
-      await waitFor("the voice note loaded", () => note.evaluate((a: AudioLike) => a.src.startsWith("blob:")), 10_000);
+      // Loaded, and its length known (the page seeks a recorded WebM once to learn it).
+      await bob.page.locator('[data-testid="voice-note"][data-ready="true"]').waitFor({ timeout: 10_000 });
+      const length = await note.evaluate((a: AudioLike & { duration: number }) => a.duration);
+      assert.ok(length > 1.0 && length < 5, `a ~1.6 s note, ${length} s long`);
+      assert.equal(await note.evaluate((a: AudioLike) => a.currentTime), 0);
       await note.evaluate((a: AudioLike) => a.play());
       await waitFor("the voice note playing", () => note.evaluate((a: AudioLike) => a.currentTime > 0.5 && a.error === null), 10_000);
       await waitFor("the voice note played to its end", () => note.evaluate((a: AudioLike) => a.ended), 15_000);

@@ -68,7 +68,14 @@ export class App {
 
   private onState(s: ConnState, d: { retryInMs?: number; reason?: string }): void {
     this.conn = { state: s, url: s === "online" ? this.client.url : "", retryAt: d.retryInMs ? Date.now() + d.retryInMs : 0, reason: d.reason ?? "" };
-    if (s !== "online") this.filesBase = null;
+    if (s !== "online") {
+      this.filesBase = null;
+      // Offline, nobody is known to be online: the dots would be stale. The next login asks again.
+      if (this.model.online.size > 0) {
+        this.model.online.clear();
+        this.model.emit({ what: "presence" });
+      }
+    }
     this.onConn(this.conn);
     if (s === "online") void this.resync();
   }
@@ -185,6 +192,16 @@ export class App {
         this.model.emit({ what: "conv", key: c.key });
         return;
       }
+      case "TOPIC_REMOVED": {
+        const [topic = ""] = args;
+        const c = this.model.conv("topic", topic);
+        c.left = true;
+        if (this.model.openKey === c.key) this.model.openKey = null;
+        this.onAnnounce(`You were removed from ${topic}`);
+        this.model.emit({ what: "list" });
+        this.model.emit({ what: "conv", key: c.key });
+        return;
+      }
       case "TYPING": {
         const [kind, a = "", b = ""] = args;
         const c = kind === "topic" ? this.model.conv("topic", a) : this.model.conv("p2p", a);
@@ -217,7 +234,10 @@ export class App {
   private async opened(c: Conv): Promise<void> {
     if (this.conn.state !== "online") return;
     if (c.kind === "p2p" && !this.model.online.has(c.target)) void this.refreshPresence();
-    else if (!c.members) void this.members(c.target).catch(() => undefined);
+    else if (!c.members) {
+      void this.members(c.target).catch(() => undefined);
+      void this.topicInfo(c.target).catch(() => undefined);
+    }
     if (!c.historyLoaded) {
       try {
         const from = Math.max(0, c.head - PAGE);
@@ -369,6 +389,25 @@ export class App {
     c.members = out.sort();
     this.model.emit({ what: "conv", key: c.key });
     return c.members;
+  }
+
+  /** Owner, policy and admins of a room (TOPIC_INFO); null from a server without it. */
+  async topicInfo(name: string): Promise<Conv["info"] | null> {
+    try {
+      const [, owner = "", policy = "public", count = "0", ...admins] = await this.client.request("TOPIC_INFO", [name]);
+      const c = this.model.conv("topic", name);
+      c.info = { owner, policy, memberCount: Number(count), admins };
+      this.model.emit({ what: "conv", key: c.key });
+      return c.info;
+    } catch (err) {
+      if (err instanceof ServerError && err.code === "IM_ERR_UNKNOWN_COMMAND") return null;
+      throw err;
+    }
+  }
+
+  /** Whether I may invite to the room: its owner or an admin (true when the server cannot say). */
+  canInvite(c: Conv): boolean {
+    return !c.info || c.info.owner === this.me || c.info.admins.includes(this.me);
   }
 
   async invite(name: string, id: string): Promise<void> {

@@ -45,6 +45,8 @@ export interface Conv {
   typing: Map<string, number>;
   /** A topic I left (kept on screen until the list is read again). */
   left?: boolean;
+  /** Topic: owner, policy and admins (TOPIC_INFO) when known. */
+  info?: { owner: string; policy: string; memberCount: number; admins: string[] };
 }
 
 export function convKey(kind: Kind, target: string): string {

@@ -88,6 +88,10 @@ export class Composer {
   private submit(): void {
     const text = this.input.value.trim();
     if (text === "") return;
+    if (this.app.conn.state === "ended") {
+      this.say("You are signed out: sign in again to send.", true);
+      return;
+    }
     const err = this.app.send(text);
     if (err) {
       this.say(err, true);

@@ -95,22 +95,33 @@ export function openMembers(app: App, d: HTMLDialogElement, c: Conv): void {
     list.replaceChildren(
       ...members.map((m) => h("li", { "data-member": m }, presenceDot(app.model.online.has(m)), h("span", {}, m === app.me ? `${m} (you)` : m))),
     );
-  const who = h("input", { id: "invite-id", required: true, maxlength: 128, autocomplete: "off", spellcheck: "false" });
+  const who = h("input", { id: "invite-id", required: true, maxlength: 128, autocomplete: "off", spellcheck: "false", autocapitalize: "none" });
+  const done = h("p", { class: "hint", role: "status", "data-testid": "invite-status" });
+  const about = h("p", { class: "hint", "data-testid": "room-about" });
   const invite = h(
     "form",
     { class: "stack", "data-testid": "invite" },
     h("label", { for: "invite-id" }, "Invite someone (their id)"),
     h("div", { class: "row" }, who, h("button", { type: "submit", class: "btn btn-secondary" }, "Invite")),
-    h("span", { class: "hint" }, "Private rooms can only be joined by people invited."),
+    done,
   );
   invite.addEventListener("submit", (e) => {
     e.preventDefault();
     err.textContent = "";
-    app.invite(c.target, who.value.trim()).then(() => {
+    const id = who.value.trim();
+    app.invite(c.target, id).then(() => {
       who.value = "";
+      done.textContent = `${id} is invited: they can join from Rooms, “Join a room by name”: ${c.target}.`;
       show(c.members ?? []);
     }, fail);
   });
+  const describe = () => {
+    const i = c.info;
+    about.textContent = i ? `${i.policy === "private" ? "Private: only people invited can join." : "Public: anyone can join."} Owner: ${i.owner}.` : "";
+    invite.hidden = !!i && (i.policy !== "private" || !app.canInvite(c));
+  };
+  describe();
+  app.topicInfo(c.target).then(describe, () => undefined);
   const leave = h(
     "button",
     {
@@ -121,7 +132,7 @@ export function openMembers(app: App, d: HTMLDialogElement, c: Conv): void {
     },
     "Leave room",
   );
-  d.replaceChildren(h("div", { class: "dialog-head" }, h("h2", { id: "members-title" }, `# ${c.target}`), closeButton(d)), err, h("h3", {}, "Members"), list, invite, h("hr"), leave);
+  d.replaceChildren(h("div", { class: "dialog-head" }, h("h2", { id: "members-title" }, `# ${c.target}`), closeButton(d)), about, err, h("h3", {}, "Members"), list, invite, h("hr"), leave);
   d.showModal();
   app.members(c.target).then(show, (e) => {
     list.replaceChildren();

@@ -85,6 +85,7 @@ function attachment(app: App, f: FileRef, openImage: (f: FileRef) => void): HTML
   }
   if (isAudio(f)) {
     const audio = h("audio", { controls: true, preload: "metadata", "data-testid": "voice-note", "aria-label": "Voice note" });
+    knowDuration(audio);
     app.files.url(f.id).then(
       (u) => (audio.src = u),
       () => audio.replaceWith(h("span", { class: "muted" }, "Voice note unavailable")),
@@ -113,4 +114,30 @@ function fileLine(app: App, f: FileRef): HTMLElement {
     "Download",
   );
   return h("span", { class: "att-line" }, h("span", { class: "att-name" }, f.name), h("span", { class: "muted" }, ` · ${formatBytes(f.size)} · `), btn, status);
+}
+
+/**
+ * A recorded WebM has no duration in its header: Chromium shows 0:00 and no progress until it has
+ * played through. Seeking far past the end makes it read the file and learn the duration; then
+ * back to the start. `data-ready` is set once the player shows the real length.
+ */
+function knowDuration(audio: HTMLAudioElement): void {
+  audio.addEventListener(
+    "loadedmetadata",
+    () => {
+      if (Number.isFinite(audio.duration)) {
+        audio.dataset.ready = "true";
+        return;
+      }
+      const back = () => {
+        if (!Number.isFinite(audio.duration)) return;
+        audio.removeEventListener("durationchange", back);
+        audio.currentTime = 0;
+        audio.dataset.ready = "true";
+      };
+      audio.addEventListener("durationchange", back);
+      audio.currentTime = 1e9;
+    },
+    { once: true },
+  );
 }

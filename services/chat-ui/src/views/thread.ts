@@ -97,7 +97,7 @@ export class Thread {
     const sub =
       c.kind === "p2p"
         ? h("span", { class: "thread-sub", "data-testid": "peer-presence" }, online ? "online" : "offline")
-        : h("span", { class: "thread-sub" }, c.members ? `${c.members.length} member${c.members.length === 1 ? "" : "s"}` : "room");
+        : h("span", { class: "thread-sub", "data-testid": "room-info" }, roomLine(c));
     fill(
       this.header,
       h("button", { type: "button", class: "btn btn-ghost back", "aria-label": "Back to conversations", onclick: () => this.hooks.back() }, icon("back", 24)),
@@ -126,4 +126,11 @@ export class Thread {
       this.older.textContent = "Load older messages";
     }
   }
+}
+
+/** "private room · 3 members" */
+function roomLine(c: Conv): string {
+  const n = c.members?.length ?? c.info?.memberCount;
+  const kind = c.info?.policy === "private" ? "private room" : "room";
+  return n === undefined ? kind : `${kind} · ${n} member${n === 1 ? "" : "s"}`;
 }
