@@ -144,6 +144,7 @@ function png(w: number, h: number): Buffer {
 
 async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
+  await page.mouse.move(0, 0); // no hover highlight in the picture
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
   // The README's images are refreshed on request only, so a test run leaves the work tree clean.
   if (process.env.FISHCHAT_UPDATE_SCREENSHOT === "1") copyFileSync(join(ARTIFACTS, `${name}.png`), join(REPO, "docs", "img", `${name}.png`));

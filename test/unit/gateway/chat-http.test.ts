@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { gatewayHttpSchema } from "../../../services/gateway/config.js";
 import { startGatewayHttp } from "../../../services/gateway/http.js";
 import { MAX_DEV_LOGIN_BODY_BYTES } from "../../../services/gateway/dev-login.js";
 import { captureLogger } from "../../support/log-sink.js";
+import { readServices, writeOverrides } from "../../../scripts/dev-cluster/services.js";
 
 /** The gateway's chat routes: the page at `/`, GET /v1/chat-config and the development login. */
 
@@ -181,4 +182,18 @@ test("config: devLogin and embedOrigins are checked", () => {
   const c = parseConfig("t", {}, gatewayHttpSchema);
   assert.equal(c.devLogin, undefined);
   assert.equal(c.chatPage, true);
+});
+
+test("npm start points the shipped devLogin key at its data dir's development key, like clientAuth's", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "fc-devkey-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const services = readServices(join(import.meta.dirname, "../../../../conf"));
+  writeOverrides(services, dir, null, join(dir, "dev-token.key"));
+  const gw = JSON.parse(readFileSync(join(dir, "conf", "gateway.json"), "utf8")) as { http: { listen: string; devLogin: { key: { secretFile: string; kid: string } } } };
+  assert.equal(gw.http.devLogin.key.secretFile, join(dir, "dev-token.key"));
+  assert.equal(gw.http.devLogin.key.kid, "dev");
+  assert.equal(gw.http.listen, "127.0.0.1:17080", "loopback in the shipped conf");
+  const ms = JSON.parse(readFileSync(join(dir, "conf", "msg_server.19000.json"), "utf8")) as { clientAuth: { keys: { secretFile: string }[] }; ws: { allowedOrigins: string[] } };
+  assert.equal(ms.clientAuth.keys[0]!.secretFile, join(dir, "dev-token.key"));
+  assert.ok(ms.ws.allowedOrigins.includes("http://127.0.0.1:17080"), "the chat page's origin may open WebSockets");
 });

@@ -96,7 +96,7 @@ export class Thread {
     const online = c.kind === "p2p" && m.online.has(c.target);
     const sub =
       c.kind === "p2p"
-        ? h("span", { class: "thread-sub", "data-testid": "peer-presence" }, online ? "online" : "offline")
+        ? h("span", { class: "thread-sub", "data-testid": "peer-presence" }, this.app.conn.state !== "online" ? "" : online ? "online" : "offline")
         : h("span", { class: "thread-sub", "data-testid": "room-info" }, roomLine(c));
     fill(
       this.header,
