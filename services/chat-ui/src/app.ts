@@ -114,7 +114,16 @@ export class App {
 
   private presenceAt = 0;
 
-  private async loadConversations(): Promise<void> {
+  /** One CONVERSATIONS walk at a time: its pushes are collected by the one running. */
+  private loadConversations(): Promise<void> {
+    const p = this.listChain.then(() => this.walkConversations());
+    this.listChain = p.catch(() => undefined);
+    return p;
+  }
+
+  private listChain: Promise<void> = Promise.resolve();
+
+  private async walkConversations(): Promise<void> {
     const summaries: string[][] = [];
     const collect = (name: string, args: string[]) => name === "CONVERSATION" && summaries.push(args);
     this.pushTap = collect;

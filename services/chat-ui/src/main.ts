@@ -13,6 +13,10 @@ import { Thread } from "./views/thread.js";
 const EMBED_TOKEN_WAIT_MS = 30_000;
 
 async function boot(): Promise<void> {
+  // A #token= handed to a page already open (a link to the same address): start over with it.
+  window.addEventListener("hashchange", () => {
+    if (/(^#|&)token=/.test(location.hash)) location.reload();
+  });
   const cfg = await chatConfig();
   const parent = embedder(cfg.embedOrigins);
   const embed = parent ? new EmbedChannel(parent) : null;
