@@ -1,7 +1,9 @@
 import { fileBody, preview } from "./body.js";
 import { ChatClient, type ConnState, type Incoming, newCmid, type TokenSource } from "./client.js";
 import { FileCache, upload } from "./files.js";
-import { type Conv, convKey, type Kind, Model } from "./model.js";
+import { type Conv, Model } from "./model.js";
+import { applyNotice } from "./notices.js";
+import { Rooms } from "./rooms.js";
 import { ServerError } from "./socket.js";
 
 /**
@@ -13,8 +15,6 @@ import { ServerError } from "./socket.js";
 export const PAGE = 30;
 /** Bodies over this many UTF-8 bytes are refused before sending (the server's maxMessageBytes default). */
 export const MAX_BODY_BYTES = 32 * 1024;
-/** How long "x is typing" shows after the last TYPING. */
-const TYPING_SHOWN_MS = 5000;
 /** ONLINE_USERS is asked at most this often when conversations with people not known online open. */
 const PRESENCE_EVERY_MS = 1000;
 /** A TYPING goes out at most this often while the user types (the server allows 1/s, burst 5). */
@@ -32,6 +32,7 @@ export class App {
   readonly model = new Model();
   readonly client: ChatClient;
   readonly files: FileCache;
+  readonly rooms: Rooms;
   conn: ConnView = { state: "connecting", url: "", retryAt: 0, reason: "" };
   filesBase: string | null = null;
   /** Features the server answered IM_ERR_UNKNOWN_COMMAND for (an older msg_server). */
@@ -46,6 +47,7 @@ export class App {
     tokens: TokenSource,
   ) {
     this.model.me = signIn.id;
+    this.rooms = new Rooms(this);
     this.files = new FileCache(() => ({ base: this.filesBase, token: this.client.token }));
     this.client = new ChatClient(signIn, tokens, {
       state: (s, d) => this.onState(s, d),
@@ -115,7 +117,7 @@ export class App {
   private presenceAt = 0;
 
   /** One CONVERSATIONS walk at a time: its pushes are collected by the one running. */
-  private loadConversations(): Promise<void> {
+  loadConversations(): Promise<void> {
     const p = this.listChain.then(() => this.walkConversations());
     this.listChain = p.catch(() => undefined);
     return p;
@@ -176,53 +178,7 @@ export class App {
 
   private onPush(name: string, args: string[]): void {
     this.pushTap?.(name, args);
-    switch (name) {
-      case "READ_RECEIPT": {
-        const [kind, reader = "", seq = "0"] = args;
-        if (kind !== "p2p") return;
-        const c = this.model.conv("p2p", reader);
-        c.peerRead = Math.max(c.peerRead, Number(seq));
-        this.model.emit({ what: "conv", key: c.key });
-        return;
-      }
-      case "PRESENCE": {
-        const [id = "", state] = args;
-        if (state === "online") this.model.online.add(id);
-        else this.model.online.delete(id);
-        this.model.emit({ what: "presence" });
-        return;
-      }
-      case "TOPIC_MEMBER": {
-        const [topic = "", id = "", change] = args;
-        const c = this.model.conv("topic", topic);
-        if (c.members) c.members = change === "join" ? [...new Set([...c.members, id])].sort() : c.members.filter((x) => x !== id);
-        // Added by someone else (an invitation): the room appears in the list.
-        if (id === this.me && change === "join") void this.loadConversations();
-        this.model.emit({ what: "conv", key: c.key });
-        return;
-      }
-      case "TOPIC_REMOVED": {
-        const [topic = ""] = args;
-        const c = this.model.conv("topic", topic);
-        c.left = true;
-        if (this.model.openKey === c.key) this.model.openKey = null;
-        this.onAnnounce(`You were removed from ${topic}`);
-        this.model.emit({ what: "list" });
-        this.model.emit({ what: "conv", key: c.key });
-        return;
-      }
-      case "TYPING": {
-        const [kind, a = "", b = ""] = args;
-        const c = kind === "topic" ? this.model.conv("topic", a) : this.model.conv("p2p", a);
-        const from = kind === "topic" ? b : a;
-        if (from === this.me) return;
-        c.typing.set(from, Date.now() + TYPING_SHOWN_MS);
-        this.model.emit({ what: "conv", key: c.key });
-        window.setTimeout(() => this.model.emit({ what: "conv", key: c.key }), TYPING_SHOWN_MS + 50);
-        return;
-      }
-      default:
-    }
+    applyNotice(this, name, args);
   }
 
   /** Opens a conversation: its recent history the first time, and marks it read. */
@@ -244,8 +200,8 @@ export class App {
     if (this.conn.state !== "online") return;
     if (c.kind === "p2p" && !this.model.online.has(c.target)) void this.refreshPresence();
     else if (!c.members) {
-      void this.members(c.target).catch(() => undefined);
-      void this.topicInfo(c.target).catch(() => undefined);
+      void this.rooms.members(c.target).catch(() => undefined);
+      void this.rooms.topicInfo(c.target).catch(() => undefined);
     }
     if (!c.historyLoaded) {
       try {
@@ -351,84 +307,5 @@ export class App {
   typingNow(c: Conv): string[] {
     const now = Date.now();
     return [...c.typing].filter(([, until]) => until > now).map(([id]) => id);
-  }
-
-  // Rooms. Errors are the server's (IM_ERR_TOPIC_EXISTS, IM_ERR_NOT_MEMBER, an unknown command on
-  // a server without private rooms ...): the views show their message.
-
-  async createRoom(name: string, priv: boolean): Promise<void> {
-    await this.client.request("CREATE_TOPIC", priv ? [name, "private"] : [name]);
-    await this.afterJoin(name);
-  }
-
-  async joinRoom(name: string): Promise<void> {
-    await this.client.request("JOIN_TOPIC", [name, this.me]);
-    await this.afterJoin(name);
-  }
-
-  private async afterJoin(name: string): Promise<void> {
-    const c = this.model.conv("topic", name);
-    c.left = false;
-    c.historyLoaded = false;
-    c.activity = Math.max(c.activity, Date.now());
-    await this.loadConversations();
-    await this.open(convKey("topic", name));
-  }
-
-  async leaveRoom(name: string): Promise<void> {
-    await this.client.request("QUIT_TOPIC", [name]);
-    const c = this.model.conv("topic", name);
-    c.left = true;
-    if (this.model.openKey === c.key) this.model.openKey = null;
-    this.model.emit({ what: "list" });
-    this.model.emit({ what: "conv", key: c.key });
-  }
-
-  async members(name: string): Promise<string[]> {
-    const out: string[] = [];
-    let after = "";
-    for (let page = 0; page < 20; page++) {
-      const r = await this.client.request("TOPIC_MEMBERS", [name, after, 1000]);
-      const got = r.slice(1);
-      out.push(...got);
-      if (got.length < 1000) break;
-      after = got[got.length - 1]!;
-    }
-    const c = this.model.conv("topic", name);
-    c.members = out.sort();
-    this.model.emit({ what: "conv", key: c.key });
-    return c.members;
-  }
-
-  /** Owner, policy and admins of a room (TOPIC_INFO); null from a server without it. */
-  async topicInfo(name: string): Promise<Conv["info"] | null> {
-    try {
-      const [, owner = "", policy = "public", count = "0", ...admins] = await this.client.request("TOPIC_INFO", [name]);
-      const c = this.model.conv("topic", name);
-      c.info = { owner, policy, memberCount: Number(count), admins };
-      this.model.emit({ what: "conv", key: c.key });
-      return c.info;
-    } catch (err) {
-      if (err instanceof ServerError && err.code === "IM_ERR_UNKNOWN_COMMAND") return null;
-      throw err;
-    }
-  }
-
-  /** Whether I may invite to the room: its owner or an admin (true when the server cannot say). */
-  canInvite(c: Conv): boolean {
-    return !c.info || c.info.owner === this.me || c.info.admins.includes(this.me);
-  }
-
-  async invite(name: string, id: string): Promise<void> {
-    await this.client.request("INVITE_TOPIC", [name, id]);
-    await this.members(name).catch(() => undefined);
-  }
-
-  async listRooms(): Promise<string[]> {
-    return this.client.request("LIST_TOPICS", ["", 200]);
-  }
-
-  kindOf(key: string): Kind {
-    return key.startsWith("topic:") ? "topic" : "p2p";
   }
 }

@@ -38,7 +38,7 @@ export function openRooms(app: App, d: HTMLDialogElement): void {
   create.addEventListener("submit", (e) => {
     e.preventDefault();
     err.textContent = "";
-    app.createRoom(name.value.trim(), priv.checked).then(() => d.close(), fail);
+    app.rooms.create(name.value.trim(), priv.checked).then(() => d.close(), fail);
   });
   const joinName = h("input", { id: "join-name", required: true, pattern: TOPIC_NAME, maxlength: 64, autocomplete: "off", spellcheck: "false" });
   const join = h(
@@ -50,7 +50,7 @@ export function openRooms(app: App, d: HTMLDialogElement): void {
   join.addEventListener("submit", (e) => {
     e.preventDefault();
     err.textContent = "";
-    app.joinRoom(joinName.value.trim()).then(() => d.close(), fail);
+    app.rooms.join(joinName.value.trim()).then(() => d.close(), fail);
   });
   const list = h("ul", { class: "room-list", "aria-label": "Rooms on this server" }, h("li", { class: "muted" }, "Loading…"));
   d.replaceChildren(
@@ -64,7 +64,7 @@ export function openRooms(app: App, d: HTMLDialogElement): void {
   );
   d.showModal();
   name.focus();
-  app.listRooms().then(
+  app.rooms.list().then(
     (rooms) => {
       const mine = new Set([...app.model.convs.values()].filter((c) => c.kind === "topic" && !c.left).map((c) => c.target));
       list.replaceChildren(
@@ -77,7 +77,7 @@ export function openRooms(app: App, d: HTMLDialogElement): void {
                 h("span", { class: "room-name" }, `# ${r}`),
                 mine.has(r)
                   ? h("button", { type: "button", class: "btn btn-ghost", onclick: () => void app.open(`topic:${r}`).then(() => d.close()) }, "Open")
-                  : h("button", { type: "button", class: "btn btn-secondary", "aria-label": `Join ${r}`, onclick: () => app.joinRoom(r).then(() => d.close(), fail) }, "Join"),
+                  : h("button", { type: "button", class: "btn btn-secondary", "aria-label": `Join ${r}`, onclick: () => app.rooms.join(r).then(() => d.close(), fail) }, "Join"),
               ),
             )),
       );
@@ -109,7 +109,7 @@ export function openMembers(app: App, d: HTMLDialogElement, c: Conv): void {
     e.preventDefault();
     err.textContent = "";
     const id = who.value.trim();
-    app.invite(c.target, id).then(() => {
+    app.rooms.invite(c.target, id).then(() => {
       who.value = "";
       done.textContent = `${id} is invited: they can join from Rooms, “Join a room by name”: ${c.target}.`;
       show(c.members ?? []);
@@ -118,23 +118,23 @@ export function openMembers(app: App, d: HTMLDialogElement, c: Conv): void {
   const describe = () => {
     const i = c.info;
     about.textContent = i ? `${i.policy === "private" ? "Private: only people invited can join." : "Public: anyone can join."} Owner: ${i.owner}.` : "";
-    invite.hidden = !!i && (i.policy !== "private" || !app.canInvite(c));
+    invite.hidden = !!i && (i.policy !== "private" || !app.rooms.canInvite(c));
   };
   describe();
-  app.topicInfo(c.target).then(describe, () => undefined);
+  app.rooms.topicInfo(c.target).then(describe, () => undefined);
   const leave = h(
     "button",
     {
       type: "button",
       class: "btn btn-danger",
       "data-testid": "leave",
-      onclick: () => app.leaveRoom(c.target).then(() => d.close(), fail),
+      onclick: () => app.rooms.leave(c.target).then(() => d.close(), fail),
     },
     "Leave room",
   );
   d.replaceChildren(h("div", { class: "dialog-head" }, h("h2", { id: "members-title" }, `# ${c.target}`), closeButton(d)), about, err, h("h3", {}, "Members"), list, invite, h("hr"), leave);
   d.showModal();
-  app.members(c.target).then(show, (e) => {
+  app.rooms.members(c.target).then(show, (e) => {
     list.replaceChildren();
     fail(e);
   });
