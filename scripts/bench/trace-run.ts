@@ -2,10 +2,10 @@
  * --trace-dir DIR: every msg_server and router the tool starts traces itself into
  * DIR/<service>-<pid>.jsonl (they inherit FISHCHAT_TRACE_FILE), the tool adds its own delivery
  * latency (delivery-trace.ts), and after the runs DIR/timeline.svg shows them all on one time
- * axis, with a line of figures per process on stderr. Use it with --runs 1: several runs put
- * several clusters' lanes on one axis.
+ * axis, with a line of figures per process on stderr. Trace files of an earlier invocation in DIR
+ * are removed first. Use it with --runs 1: several runs put several clusters' lanes on one axis.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TRACE_ENV } from "../../shared/trace/from-env.js";
 import { Tracer } from "../../shared/trace/tracer.js";
@@ -17,6 +17,10 @@ let own: Tracer | null = null;
 
 export function enableServiceTraces(dir: string, progress: (msg: string) => void): void {
   mkdirSync(dir, { recursive: true });
+  // Traces of an earlier invocation would stretch this run's time axis: the tool's own files go.
+  const stale = readdirSync(dir).filter((f) => /^(msg_server|router|bench)-\d+\.jsonl$/.test(f) || f === "timeline.svg");
+  for (const f of stale) rmSync(join(dir, f));
+  if (stale.length > 0) progress(`removed ${stale.length} trace files of an earlier run from ${dir}`);
   process.env[TRACE_ENV] = join(dir, "{service}-{pid}.jsonl");
   own = new Tracer(join(dir, `bench-${process.pid}.jsonl`), "bench");
   setDeliveryTracer(own);
@@ -29,7 +33,8 @@ export function renderTraces(dir: string): string {
   setDeliveryTracer(null);
   own?.close();
   own = null;
-  const files = readTraceDir(dir);
+  // A lane needs something to draw: the tool's own file is empty when nothing was delivered (login, idle).
+  const files = readTraceDir(dir).filter((f) => f.events.some((e) => e.type !== "start" && e.type !== "stop"));
   const out = join(dir, "timeline.svg");
   writeFileSync(out, timelineSvg(files, `trace of ${files.length} processes (${dir})`));
   const lines = files.map((f) => {

@@ -256,7 +256,8 @@ export class Connection<S = unknown> {
         this.reply(item instanceof RejectedRequest ? item.request : null, errorReply(item));
         continue;
       }
-      if (this.log.isLevelEnabled("trace")) this.log.trace({ cmd: item.name, args: truncate(item.args.join(" ")) }, "in");
+      // The level check on the shared logger: asking this.log would create the child for every connection.
+      if (this.opts.log.isLevelEnabled("trace")) this.log.trace({ cmd: item.name, args: truncate(item.args.join(" ")) }, "in");
       try {
         this.opts.onCommand(this, item);
       } catch (err) {
