@@ -57,7 +57,7 @@ export interface BenchOptions {
   loads: number[];
   /** curve: write the chart of the medians here (SVG), or null. */
   svg: string | null;
-  /** Where msg_servers and routers write their traces (GC, event-loop lag, store commits) and the timeline goes, or null. */
+  /** Where msg_servers, routers and the gateway write their traces (GC, event-loop lag, store commits) and the timeline goes, or null. */
   traceDir: string | null;
   /** One target, or two with --compare-*: run in alternation A B A B. */
   targets: TargetSpec[];
@@ -129,7 +129,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     .option("--cpu-prof <dir>", "own cluster: write a CPU profile of every service into dir (see profile-summary.js)")
     .option("--loads <list>", "curve: offered loads in msg/s, comma-separated", "1000,5000,10000,15000,20000")
     .option("--svg <file>", "curve: also write the chart (medians per target) as SVG")
-    .option("--trace-dir <dir>", "own cluster: msg_servers and routers trace GC pauses, event-loop lag and store commits into dir; the tool renders dir/timeline.svg")
+    .option("--trace-dir <dir>", "own cluster: msg_servers, routers and the gateway trace GC pauses, event-loop lag and store commits into dir; the tool renders dir/timeline.svg")
     .showHelpAfterError();
   p.parse(argv as string[], { from: "node" });
   const o = p.opts();

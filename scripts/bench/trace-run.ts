@@ -1,5 +1,5 @@
 /**
- * --trace-dir DIR: every msg_server and router the tool starts traces itself into
+ * --trace-dir DIR: every msg_server, router and gateway the tool starts traces itself into
  * DIR/<service>-<pid>.jsonl (they inherit FISHCHAT_TRACE_FILE), the tool adds its own delivery
  * latency (delivery-trace.ts), and after the runs DIR/timeline.svg shows them all on one time
  * axis, with a line of figures per process on stderr. Trace files of an earlier invocation in DIR
@@ -18,13 +18,13 @@ let own: Tracer | null = null;
 export function enableServiceTraces(dir: string, progress: (msg: string) => void): void {
   mkdirSync(dir, { recursive: true });
   // Traces of an earlier invocation would stretch this run's time axis: the tool's own files go.
-  const stale = readdirSync(dir).filter((f) => /^(msg_server|router|bench)-\d+\.jsonl$/.test(f) || f === "timeline.svg");
+  const stale = readdirSync(dir).filter((f) => /^(msg_server|router|gateway|bench)-\d+\.jsonl$/.test(f) || f === "timeline.svg");
   for (const f of stale) rmSync(join(dir, f));
   if (stale.length > 0) progress(`removed ${stale.length} trace files of an earlier run from ${dir}`);
   process.env[TRACE_ENV] = join(dir, "{service}-{pid}.jsonl");
   own = new Tracer(join(dir, `bench-${process.pid}.jsonl`), "bench");
   setDeliveryTracer(own);
-  progress(`traces of the msg_servers and routers go to ${dir}`);
+  progress(`traces of the msg_servers, routers and gateway go to ${dir}`);
 }
 
 /** Render DIR/timeline.svg; returns its path and a figure line per traced process. */

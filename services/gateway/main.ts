@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { runService, VERSION } from "../../shared/cli.js";
 import { openRedisBus } from "../../shared/bus/redis-bus.js";
+import { startTraceFromEnv } from "../../shared/trace/from-env.js";
 import { RegistryPublisher } from "../../shared/bus/process-registry.js";
 import { gatewaySchema } from "./config.js";
 import { Balancer } from "./balancer.js";
@@ -23,6 +24,8 @@ void runService(
       ];
       enforceExposure({ listeners, clusterSecret: cfg.clusterSecret, devLogin: cfg.http?.devLogin ? { addr: cfg.http.listen } : undefined }, log);
       const bus = openRedisBus(cfg.redis, log, { name: "gateway" });
+      // Opt-in (FISHCHAT_TRACE_FILE): GC pauses and loop lag; nothing runs without it.
+      const trace = startTraceFromEnv("gateway", log);
       // Two missed heartbeats (the cluster's heartbeatMs) and a refresh: gone, whatever its TTL says.
       const balancer = new Balancer(bus.registry, cfg.msgServerList, cfg.registryRefreshMs, log, 2 * cfg.heartbeatMs + cfg.registryRefreshMs);
       await balancer.start();
@@ -39,6 +42,7 @@ void runService(
           await gateway.close();
           await http?.close();
           await bus.close();
+          trace?.stop();
         },
       };
     },

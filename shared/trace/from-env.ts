@@ -1,6 +1,6 @@
 /**
  * Turns the trace on when FISHCHAT_TRACE_FILE is set (see tracer.ts), for the services that call
- * it (msg_server, router). Returns null, having installed nothing, when it is not set.
+ * it (msg_server, router, gateway). Returns null, having installed nothing, when it is not set.
  */
 import type { Logger } from "../log/logger.js";
 import { traceRuntime } from "./runtime-trace.js";
