@@ -22,6 +22,8 @@ const apiKey = secretSource.and(
   z.object({
     /** Who holds the key: logged with each request and the unit of its rate limit (never the key itself). */
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 _ - ."),
+    /** This key's request rate, when not rateLimit.requestsPerSec. */
+    requestsPerSec: z.number().int().positive().optional(),
   }),
 );
 
@@ -38,7 +40,7 @@ export const apiSchema = z.strictObject({
   keys: z.array(apiKey).min(1, "the server API needs at least one key (keys: [{ name, file | env | value }])"),
   rateLimit: z
     .strictObject({
-      /** Requests per key per second; over it, 429 with Retry-After. */
+      /** Requests per key per second (unless the key sets its own); over it, 429 with Retry-After. */
       requestsPerSec: z.number().int().positive().default(200),
       /** Requests with a missing or wrong key per source address per minute before it is refused for a minute (key guessing). */
       failedAuthPerMinute: z.number().int().positive().default(30),

@@ -90,7 +90,13 @@ export interface ApiHttpOptions {
  * (429) before its key is even compared; an accepted key has its own request rate.
  */
 function authenticate(o: ApiHttpOptions): Middleware {
-  const perKey = new RateLimiterMemory({ points: o.requestsPerSec, duration: 1 });
+  // One limiter per rate: keys with the same rate share it, each counted under its own name.
+  const limiters = new Map<number, RateLimiterMemory>();
+  const limiterFor = (rps: number) => {
+    let l = limiters.get(rps);
+    if (!l) limiters.set(rps, (l = new RateLimiterMemory({ points: rps, duration: 1 })));
+    return l;
+  };
   const failures = new RateLimiterMemory({ points: o.failedAuthPerMinute, duration: 60, blockDuration: 60 });
   return async (ctx, next) => {
     const addr = addressKey(ctx.req.socket.remoteAddress, 64);
@@ -104,10 +110,13 @@ function authenticate(o: ApiHttpOptions): Middleware {
       ctx.set("WWW-Authenticate", 'Bearer realm="FishChat server API"');
       throw new HttpError(ErrorCode.IM_ERR_BAD_API_KEY, header === "" ? "missing Authorization: Bearer <API key>" : "unknown API key");
     }
-    await perKey.consume(holder).catch((r: unknown) => {
-      throw new RateLimitedError(`key ${holder} sends more than ${o.requestsPerSec} requests per second`, retryAfterMs(r));
-    });
-    ctx.state.keyName = holder;
+    const rps = holder.requestsPerSec ?? o.requestsPerSec;
+    await limiterFor(rps)
+      .consume(holder.name)
+      .catch((r: unknown) => {
+        throw new RateLimitedError(`key ${holder.name} sends more than ${rps} requests per second`, retryAfterMs(r));
+      });
+    ctx.state.keyName = holder.name;
     await next();
   };
 }

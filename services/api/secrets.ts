@@ -22,18 +22,24 @@ export function readSecret(src: SecretSource, what: string, env: NodeJS.ProcessE
   return v;
 }
 
-/** The API keys by holder name; `match` compares against every key in constant time per key. */
-export class ApiKeys {
-  constructor(private readonly keys: readonly { name: string; key: string }[]) {}
+export interface KeyHolder {
+  name: string;
+  /** Its own request rate, if the conf gives one. */
+  requestsPerSec?: number;
+}
 
-  static load(entries: readonly (SecretSource & { name: string })[], env: NodeJS.ProcessEnv = process.env): ApiKeys {
-    return new ApiKeys(entries.map((e) => ({ name: e.name, key: readSecret(e, `keys "${e.name}"`, env) })));
+/** The API keys by holder; `match` compares against every key in constant time per key. */
+export class ApiKeys {
+  constructor(private readonly keys: readonly (KeyHolder & { key: string })[]) {}
+
+  static load(entries: readonly (SecretSource & KeyHolder)[], env: NodeJS.ProcessEnv = process.env): ApiKeys {
+    return new ApiKeys(entries.map((e) => ({ name: e.name, requestsPerSec: e.requestsPerSec, key: readSecret(e, `keys "${e.name}"`, env) })));
   }
 
   /** The holder of `presented`, or null. Every key is compared (no early exit), so timing says nothing about which matched. */
-  match(presented: string): string | null {
-    let found: string | null = null;
-    for (const k of this.keys) if (sameSecret(presented, k.key) && found === null) found = k.name;
+  match(presented: string): KeyHolder | null {
+    let found: KeyHolder | null = null;
+    for (const k of this.keys) if (sameSecret(presented, k.key) && found === null) found = k;
     return found;
   }
 }

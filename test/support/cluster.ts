@@ -29,6 +29,8 @@ const DIST = resolve(import.meta.dirname, "../..");
 export type ServiceName = "gateway" | "msg_server" | "router" | "manager" | "monitor" | "api";
 /** The key the test clusters' server API accepts (`Authorization: Bearer ${TEST_API_KEY}`). */
 export const TEST_API_KEY = "test-server-api-key-0123456789abcdef-xyz";
+/** A second key, limited to 20 requests per second (rate limit tests). */
+export const TEST_SLOW_API_KEY = "test-server-api-slow-key-0123456789abcdef";
 
 /** One service as a real OS process with its own conf file. */
 export class ServiceProc {
@@ -251,7 +253,7 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
   const api = o.api
     ? new ServiceProc(
         "api",
-        writeConf("api", { ...common, ...links, listen: `127.0.0.1:${apiPort}`, id: `api-${apiPort}`, keys: [{ name: "test", value: TEST_API_KEY }], ...o.conf?.api }),
+        writeConf("api", { ...common, ...links, listen: `127.0.0.1:${apiPort}`, id: `api-${apiPort}`, keys: [{ name: "test", value: TEST_API_KEY }, { name: "slow", value: TEST_SLOW_API_KEY, requestsPerSec: 20 }], ...o.conf?.api }),
         apiPort,
         dir,
       )
