@@ -30,16 +30,18 @@ export interface KeyHolder {
 
 /** The API keys by holder; `match` compares against every key in constant time per key. */
 export class ApiKeys {
-  constructor(private readonly keys: readonly (KeyHolder & { key: string })[]) {}
+  constructor(private readonly keys: readonly { holder: KeyHolder; key: string }[]) {}
 
   static load(entries: readonly (SecretSource & KeyHolder)[], env: NodeJS.ProcessEnv = process.env): ApiKeys {
-    return new ApiKeys(entries.map((e) => ({ name: e.name, requestsPerSec: e.requestsPerSec, key: readSecret(e, `keys "${e.name}"`, env) })));
+    return new ApiKeys(
+      entries.map((e) => ({ holder: e.requestsPerSec === undefined ? { name: e.name } : { name: e.name, requestsPerSec: e.requestsPerSec }, key: readSecret(e, `keys "${e.name}"`, env) })),
+    );
   }
 
   /** The holder of `presented`, or null. Every key is compared (no early exit), so timing says nothing about which matched. */
   match(presented: string): KeyHolder | null {
     let found: KeyHolder | null = null;
-    for (const k of this.keys) if (sameSecret(presented, k.key) && found === null) found = k;
+    for (const k of this.keys) if (sameSecret(presented, k.key) && found === null) found = k.holder;
     return found;
   }
 }
