@@ -158,6 +158,7 @@ test("server API: keys, validation, sends, topics, presence, history, disconnect
     assert.deepEqual(p1.body.messages.map((m: { body: string }) => m.body), ["edition 1", "thanks", "edition 2"]);
     const p2 = await call("GET", `/v1/topics/news/messages?after=${p1.body.last}&limit=3`);
     assert.deepEqual(p2.body.messages.map((m: { body: string }) => m.body), ["edition 3", "edition 4"]);
+    assert.equal((await call("GET", "/v1/topics/news")).body.memberCount, 2);
     const changed = await call("PATCH", "/v1/topics/news", { owner: "dora", policy: "public" });
     assert.equal(changed.body.owner, "dora");
     assert.equal(changed.body.policy, "public");
@@ -230,5 +231,16 @@ test("server API: keys, validation, sends, topics, presence, history, disconnect
     let last = 0;
     for (let i = 0; i < 32; i++) last = (await call("GET", "/v1/users/bob/presence", undefined, { key: `guess-${i}` })).status;
     assert.equal(last, 429);
+  });
+
+  await t.test("every operation of the OpenAPI document was answered with its documented success status", () => {
+    const missing: string[] = [];
+    for (const [path, ops] of Object.entries(oas.doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const success = Object.keys(op.responses).filter((s) => s.startsWith("2"));
+        if (!success.some((s) => oas.seen.has(`${method.toUpperCase()} ${path} ${s}`))) missing.push(`${method.toUpperCase()} ${path}`);
+      }
+    }
+    assert.deepEqual(missing, []);
   });
 });
