@@ -46,6 +46,8 @@ export const apiSchema = z.strictObject({
       failedAuthPerMinute: z.number().int().positive().default(30),
     })
     .prefault({}),
+  /** Open HTTP connections at once; more are refused by the listener (keep-alive clients reuse theirs). */
+  maxConnections: z.number().int().positive().default(1024),
   /** Largest request body; bigger ones get 413. */
   maxBodyBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
   /** A msg_server that has not answered an API command within this is reported as 503. */

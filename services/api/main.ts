@@ -66,6 +66,7 @@ void runService(
         const s = app.listen(port, host, () => res(s));
         s.once("error", rej);
       });
+      server.maxConnections = cfg.maxConnections;
       server.headersTimeout = 10_000;
       server.requestTimeout = 30_000;
       log.info({ listen: cfg.listen, keys: cfg.keys.map((k) => k.name), webhook: cfg.webhook ? new URL(cfg.webhook.url).origin : null }, "api started");

@@ -105,7 +105,8 @@ export class Link {
   /**
    * Send a command and wait for its reply: OK (resolved) or ERR (rejected with the typed error).
    * Down link, too many requests waiting, or no reply within timeoutMs: IM_ERR_UNAVAILABLE. The
-   * command must be one the msg_server answers (ROUTE_* commands do not).
+   * command must be one the msg_server answers (ROUTE_* commands do not). Replies are matched by
+   * order, so a link that uses request() must not also send() commands that get a reply.
    */
   request(cmd: Command, timeoutMs: number): Promise<Command> {
     if (!this.isUp) return Promise.reject(new UnavailableError(ErrorCode.IM_ERR_UNAVAILABLE, `no link to msg_server ${this.addr}`));

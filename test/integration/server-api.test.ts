@@ -2,6 +2,11 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage } from "node:http";
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEV_CLUSTER_SECRET } from "../../shared/config/exposure.js";
 import type { AddressInfo } from "node:net";
 import type { P2PMessage, TopicMessage } from "../../shared/client/client.js";
 import type { Command } from "../../shared/protocol/commands.js";
@@ -243,4 +248,21 @@ test("server API: keys, validation, sends, topics, presence, history, disconnect
     }
     assert.deepEqual(missing, []);
   });
+});
+
+test("server API refuses to start: exposed with the development cluster secret, or without its key file (exit 2, one line each)", { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fc-api-conf-"));
+  const run = (conf: object) => {
+    const file = join(dir, `api-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify(conf));
+    return spawnSync(process.execPath, [join(import.meta.dirname, "../../services/api/main.js"), `-conf_file=${file}`], { encoding: "utf8", timeout: 30_000 });
+  };
+  const base = { clusterSecret: DEV_CLUSTER_SECRET, redis: { host: "127.0.0.1", port: 1 }, keys: [{ name: "k", value: TEST_API_KEY }] };
+  const exposed = run({ ...base, listen: "0.0.0.0:0" });
+  assert.equal(exposed.status, 2);
+  assert.match(exposed.stderr, /api: IM_ERR_CONFIG refusing to start: listen 0\.0\.0\.0:0 is reachable beyond this machine, but clusterSecret is the development value/);
+  const noKey = run({ ...base, listen: "127.0.0.1:0", keys: [{ name: "k", file: join(dir, "missing.key") }] });
+  assert.equal(noKey.status, 2);
+  assert.match(noKey.stderr, /api: IM_ERR_CONFIG keys "k": cannot read .*missing\.key \(ENOENT\)/);
+  assert.ok(!noKey.stderr.includes(TEST_API_KEY) && !exposed.stderr.includes(TEST_API_KEY), "no key in the output");
 });
