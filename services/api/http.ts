@@ -6,6 +6,7 @@ import type { z } from "zod";
 import { ErrorCode, ImError, RateLimitedError, toImError } from "../../shared/errors.js";
 import { addressKey } from "../../shared/limits/address.js";
 import type { Logger } from "../../shared/log/logger.js";
+import type { Counters } from "../../shared/stats-schema.js";
 import type { ApiKeys } from "./secrets.js";
 
 /** An error answer: `{"error": {"code", "message", "details"?}}` with the code's HTTP status. */
@@ -79,6 +80,8 @@ function retryAfterMs(rejection: unknown): number {
 }
 
 export interface ApiHttpOptions {
+  /** Counters of the api role (shared/stats-schema.ts), bumped per answer. */
+  counters: Counters<"api">;
   keys: ApiKeys;
   requestsPerSec: number;
   failedAuthPerMinute: number;
@@ -121,13 +124,18 @@ function authenticate(o: ApiHttpOptions): Middleware {
   };
 }
 
-/** One line per request at debug level, with the key's holder name (never the key). */
-function accessLog(log: Logger): Middleware {
+/** One line per request at debug level, with the key's holder name (never the key); the outcome counted. */
+function accessLog(log: Logger, c: Counters<"api">): Middleware {
   return async (ctx, next) => {
     const t0 = Date.now();
     try {
       await next();
     } finally {
+      c.requests++;
+      if (ctx.status === 401) c.badKeys++;
+      else if (ctx.status === 429) c.rateLimited++;
+      else if (ctx.status >= 500) c.serverErrors++;
+      else if (ctx.status >= 400) c.clientErrors++;
       log.debug({ method: ctx.method, path: ctx.path, status: ctx.status, key: ctx.state.keyName as string | undefined, ms: Date.now() - t0 }, "api request");
     }
   };
@@ -136,7 +144,7 @@ function accessLog(log: Logger): Middleware {
 /** The app: `open` routers answer without a key, everything else needs one. */
 export function createApp(o: ApiHttpOptions, routers: Router[], open: Router[]): Koa {
   const app = new Koa();
-  app.use(accessLog(o.log));
+  app.use(accessLog(o.log, o.counters));
   app.use(errors(o.log));
   for (const r of open) app.use(r.routes());
   app.use(authenticate(o));

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 import type { Server } from "node:http";
 import Router from "@koa/router";
-import { runService } from "../../shared/cli.js";
+import { runService, VERSION } from "../../shared/cli.js";
+import { RegistryPublisher } from "../../shared/bus/process-registry.js";
+import { processStats } from "../../shared/process-stats.js";
+import { counters } from "../../shared/stats-schema.js";
 import { openRedisBus } from "../../shared/bus/redis-bus.js";
 import { enforceExposure } from "../../shared/config/exposure.js";
 import { splitHostPort } from "../../shared/config/common.js";
@@ -42,6 +45,21 @@ void runService(
       });
       links.start();
       const cluster = new ClusterClient(() => links?.all() ?? [], cfg.requestTimeoutMs);
+      const c = counters("api");
+      const stats = () => {
+        const all = links?.all() ?? [];
+        const w = webhook?.counts;
+        return {
+          ...processStats().read(),
+          ...c,
+          links: all.length,
+          linksUp: all.filter((l) => l.isUp).length,
+          webhookDelivered: w?.delivered ?? 0,
+          webhookDropped: w?.dropped ?? 0,
+          webhookFailedAttempts: w?.failedAttempts ?? 0,
+          webhookPending: webhook?.pending ?? 0,
+        };
+      };
 
       const open = new Router();
       // For load balancers and supervisors: no key needed, says nothing but whether msg_servers are reachable.
@@ -51,12 +69,12 @@ void runService(
         ctx.body = { ok: up > 0, msgServers: up };
       });
       const routes = [
-        messageRoutes(cluster, cfg.maxBodyBytes),
+        messageRoutes(cluster, cfg.maxBodyBytes, () => c.sent++),
         userRoutes({ cluster, directory: bus.sessions, revocations: bus.revocations, revokeForSec: cfg.revokeForSec }),
         topicRoutes(cluster, cfg.maxBodyBytes),
       ];
       const app = createApp(
-        { keys, requestsPerSec: cfg.rateLimit.requestsPerSec, failedAuthPerMinute: cfg.rateLimit.failedAuthPerMinute, log },
+        { counters: c, keys, requestsPerSec: cfg.rateLimit.requestsPerSec, failedAuthPerMinute: cfg.rateLimit.failedAuthPerMinute, log },
         routes,
         [open],
       );
@@ -69,9 +87,12 @@ void runService(
       server.maxConnections = cfg.maxConnections;
       server.headersTimeout = 10_000;
       server.requestTimeout = 30_000;
+      // In the registry like every process, so the monitor's dashboard shows it with its stats.
+      const heartbeat = new RegistryPublisher(bus.registry, { role: "api", id: cfg.id, addr: cfg.listen, version: VERSION }, cfg, stats, log).start();
       log.info({ listen: cfg.listen, keys: cfg.keys.map((k) => k.name), webhook: cfg.webhook ? new URL(cfg.webhook.url).origin : null }, "api started");
       return {
         async close() {
+          await heartbeat.stop();
           webhook?.stop();
           links?.stop();
           await new Promise<void>((r) => {

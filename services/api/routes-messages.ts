@@ -30,17 +30,19 @@ export interface HistoryPage {
 }
 
 /** Sends (p2p and topic) and history pages. */
-export function messageRoutes(cluster: ClusterClient, maxBodyBytes: number): Router {
+export function messageRoutes(cluster: ClusterClient, maxBodyBytes: number, onSent: () => void): Router {
   const r = new Router({ prefix: "/v1" });
   r.post("/messages/p2p", async (ctx) => {
     const b = await body(ctx, p2pSend, maxBodyBytes);
     const args = [senderOf(b.from), checkClientId(b.to, "to"), b.body, ...(b.clientMessageId ? [b.clientMessageId] : [])];
     ctx.body = sent(await cluster.call(Cmd.ADMIN_SEND_P2P, args));
+    onSent();
   });
   r.post("/messages/topic", async (ctx) => {
     const b = await body(ctx, topicSend, maxBodyBytes);
     const args = [senderOf(b.from), checkTopicName(b.topic), b.body, ...(b.clientMessageId ? [b.clientMessageId] : [])];
     ctx.body = sent(await cluster.call(Cmd.ADMIN_SEND_TOPIC, args));
+    onSent();
   });
   r.get("/conversations/p2p/:a/:b/messages", async (ctx) => {
     const q = parse(page, ctx.query, "query");

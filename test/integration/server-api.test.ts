@@ -7,6 +7,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEV_CLUSTER_SECRET } from "../../shared/config/exposure.js";
+import { openRedisBus } from "../../shared/bus/redis-bus.js";
+import { redisSchema } from "../../shared/config/common.js";
+import { captureLogger } from "../support/log-sink.js";
 import type { AddressInfo } from "node:net";
 import type { P2PMessage, TopicMessage } from "../../shared/client/client.js";
 import type { Command } from "../../shared/protocol/commands.js";
@@ -236,6 +239,16 @@ test("server API: keys, validation, sends, topics, presence, history, disconnect
     let last = 0;
     for (let i = 0; i < 32; i++) last = (await call("GET", "/v1/users/bob/presence", undefined, { key: `guess-${i}` })).status;
     assert.equal(last, 429);
+  });
+
+  await t.test("in the registry as role api, with its stats (the monitor's dashboard shows it)", async () => {
+    const bus = openRedisBus({ ...redisSchema.parse({ port: cl.redis.port }) }, captureLogger("silent").log, { name: "test" });
+    t.after(() => bus.close());
+    const entry = await waitFor("the api's heartbeat", async () => (await bus.registry.list("api")).find((e) => e.alive && (e.info.stats?.requests ?? 0) > 0));
+    assert.equal(entry.info.addr, cl.apiUrl.replace("http://", ""));
+    assert.equal(entry.info.stats?.linksUp, 2);
+    assert.ok((entry.info.stats?.sent ?? 0) >= 5 && (entry.info.stats?.badKeys ?? 0) >= 2 && (entry.info.stats?.rateLimited ?? 0) >= 1);
+    assert.ok((entry.info.stats?.webhookDelivered ?? 0) > 0);
   });
 
   await t.test("every operation of the OpenAPI document was answered with its documented success status", () => {
