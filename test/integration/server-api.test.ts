@@ -189,6 +189,11 @@ test("server API: keys, validation, sends, topics, presence, history, disconnect
     assert.deepEqual(page.body.messages.map((m: { body: string; from: string }) => [m.from, m.body]), [["gus", "m1"], ["gus", "m2"]]);
     const next = await call("GET", `/v1/conversations/p2p/gus/hal/messages?after=${page.body.last}`);
     assert.deepEqual(next.body.messages.map((m: { body: string }) => m.body), ["m3"]);
+    // Any text survives the trip through the line protocol: newlines, quotes, backslashes, non-ASCII.
+    const odd = 'two\nlines "quoted" \\ back\tslash é 🐟';
+    await call("POST", "/v1/messages/p2p", { from: "gus", to: "hal", body: odd });
+    const last = await call("GET", `/v1/conversations/p2p/gus/hal/messages?after=${next.body.last}`);
+    assert.deepEqual(last.body.messages.map((m: { body: string }) => m.body), [odd]);
   });
 
   await t.test("disconnect: sessions closed with IM_ERR_TOKEN_REVOKED, the old token refused", async () => {
