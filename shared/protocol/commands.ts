@@ -47,6 +47,7 @@ export const Cmd = {
   CONVERSATIONS: "CONVERSATIONS",
   TYPING: "TYPING",
   FILES_URL: "FILES_URL",
+  HELP: "HELP",
   // new: server pushes
   TOPIC_GAP: "TOPIC_GAP",
   /** You were removed from a topic (REMOVE_MEMBER by its owner or an admin). */
