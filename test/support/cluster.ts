@@ -93,7 +93,11 @@ export interface ClusterOptions {
   msgServers?: number;
   gateway?: boolean;
   router?: boolean;
+  /** How many routers (default 1; `router: false` means none). Each gets its own id and port. */
+  routers?: number;
   manager?: boolean;
+  /** How many managers when `manager` is set (default 1). */
+  managers?: number;
   monitor?: boolean;
   /** Extra config keys per service. */
   conf?: Partial<Record<ServiceName, Record<string, unknown>>>;
@@ -123,8 +127,12 @@ export interface Cluster {
   redis: TestRedis;
   gateway: ServiceProc | null;
   msgServers: ServiceProc[];
+  /** The first router (or null). */
   router: ServiceProc | null;
+  routers: ServiceProc[];
+  /** The first manager (or null). */
   manager: ServiceProc | null;
+  managers: ServiceProc[];
   monitor: ServiceProc | null;
   monitorHttpPort: number;
   /** With `ws`: msg_server i's WebSocket port, and the gateway's HTTP port (GET /v1/endpoint). */
@@ -143,7 +151,7 @@ export interface Cluster {
   client(id: string, opts?: ClientOptions & { via?: string; setup?: (c: FishChatClient) => void; token?: string | null }): Promise<FishChatClient>;
   /** A token for `id` that the cluster's msg_servers accept ("" when the cluster runs clientAuth mode "none"). */
   token(id: string, ttlSec?: number): Promise<string>;
-  /** Wait until the router has a live link to every running msg_server. */
+  /** Wait until every running router has a live link to every running msg_server. */
   routerReady(): Promise<void>;
   /** The cluster's embedded store, opened from this process (LMDB is multi-process), to check what was stored. */
   store(): Promise<Store>;
@@ -159,7 +167,11 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
   const n = o.msgServers ?? 2;
   const dir = mkdtempSync(join(tmpdir(), "fc-cluster-"));
   const redis = o.redisCluster ? noStandaloneRedis() : (o.redis ?? (await startRedis()));
-  const ports = await freePorts(n + 5 + (o.ws ? n + 1 : 0) + (o.tls ? n + 1 : 0));
+  const nRouters = o.router === false ? 0 : (o.routers ?? 1);
+  const nManagers = o.manager ? (o.managers ?? 1) : 0;
+  const extraBase = n + 5 + (o.ws ? n + 1 : 0) + (o.tls ? n + 1 : 0);
+  const ports = await freePorts(extraBase + Math.max(0, nRouters - 1) + Math.max(0, nManagers - 1));
+  const extraPorts = ports.slice(extraBase);
   const msPorts = ports.slice(0, n);
   const [gwPort, routerPort, managerPort, monitorPort, httpPort] = ports.slice(n) as [number, number, number, number, number];
   const seeds = msPorts.map((p) => `127.0.0.1:${p}`);
@@ -219,11 +231,24 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
           gwPort,
           dir,
         );
-  const router =
-    o.router === false ? null : new ServiceProc("router", writeConf("router", { ...common, ...links, listen: `127.0.0.1:${routerPort}`, ...o.conf?.router }), routerPort, dir);
-  const manager = o.manager
-    ? new ServiceProc("manager", writeConf("manager", { ...common, ...links, listen: `127.0.0.1:${managerPort}`, ...o.conf?.manager, store: { ...store, ...(o.conf?.manager?.store as object | undefined) } }), managerPort, dir)
-    : null;
+  const routerPorts = [routerPort, ...extraPorts.slice(0, nRouters - 1)].slice(0, nRouters);
+  const managerPorts = [managerPort, ...extraPorts.slice(Math.max(0, nRouters - 1))].slice(0, nManagers);
+  // The first keeps the plain name ("router.json", "manager.json") that tests read.
+  const suffix = (i: number, p: number) => (i === 0 ? "" : `.${p}`);
+  const routers = routerPorts.map(
+    (p, i) => new ServiceProc("router", writeConf(`router${suffix(i, p)}`, { ...common, ...links, listen: `127.0.0.1:${p}`, id: `router-${p}`, ...o.conf?.router }), p, dir),
+  );
+  const managers = managerPorts.map(
+    (p, i) =>
+      new ServiceProc(
+        "manager",
+        writeConf(`manager${suffix(i, p)}`, { ...common, ...links, listen: `127.0.0.1:${p}`, id: `manager-${p}`, ...o.conf?.manager, store: { ...store, ...(o.conf?.manager?.store as object | undefined) } }),
+        p,
+        dir,
+      ),
+  );
+  const router = routers[0] ?? null;
+  const manager = managers[0] ?? null;
   const monitor = o.monitor
     ? new ServiceProc(
         "monitor",
@@ -244,7 +269,7 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
   for (const [i, p] of tlsPorts.entries()) msgServers[i]!.alsoPorts.push(p);
   if (gateway && gatewayTlsPort) gateway.alsoPorts.push(gatewayTlsPort);
   if (gateway && gatewayHttpPort) gateway.alsoPorts.push(gatewayHttpPort);
-  const all = [...msgServers, gateway, router, manager, monitor].filter((s): s is ServiceProc => s !== null);
+  const all = [...msgServers, gateway, ...routers, ...managers, monitor].filter((s): s is ServiceProc => s !== null);
   let opened: Promise<Store> | null = null;
   const cluster: Cluster = {
     dir,
@@ -252,7 +277,9 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
     gateway,
     msgServers,
     router,
+    routers,
     manager,
+    managers,
     monitor,
     monitorHttpPort: httpPort,
     token(id, ttlSec = 3600) {
@@ -275,9 +302,10 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
       return c;
     },
     async routerReady() {
-      if (!router) return;
       const want = msgServers.filter((m) => m.running).length;
-      await waitFor("router links to every msg_server", async () => (await statsOf(router)).linksUp === want, 15_000);
+      for (const r of routers.filter((x) => x.running)) {
+        await waitFor(`router ${r.port} links to every msg_server`, async () => (await statsOf(r)).linksUp === want, 15_000);
+      }
     },
     store() {
       opened ??= openLmdbStore({ path: join(store.dataDir, "store"), limits: { inboxMaxPending: 10_000 } });
