@@ -183,10 +183,19 @@ export class MsgServer implements HandlerContext {
       case "member-removed":
         this.memberRemoved(msg.topic, msg.clientId);
         return;
+      case "member-added":
+        this.memberAdded(msg.topic, msg.clientId, msg.seq);
+        return;
       case "relay":
         this.notices.onRelay(msg);
         return;
     }
+  }
+
+  /** `clientId` became a member of `topic` (server API): if its session is here, deliveries after `seq` start now. */
+  memberAdded(topic: string, clientId: string, seq: number): void {
+    const s = this.sessions.get(clientId);
+    if (s) this.topics.attach(s, topic, seq);
   }
 
   /** `clientId` is no longer a member of `topic`: if its session is here, its deliveries stop now. */

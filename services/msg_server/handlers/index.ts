@@ -12,6 +12,9 @@ import { inviteTopic, removeMember, topicAdmin, topicInfo, topicOwner, topicPoli
 import { history, listTopics, myTopics, onlineUsers, topicMembers } from "./queries.js";
 import { conversations, filesUrl, read, typing } from "./conversations.js";
 import { help } from "./help.js";
+import { adminSendP2P, adminSendTopic } from "./admin-send.js";
+import { adminTopicCreate, adminTopicDelete, adminTopicInfo, adminTopicMember, adminTopicOwner, adminTopicPolicy } from "./admin-topics.js";
+import { adminHistory, adminUserTopics } from "./admin-queries.js";
 import { auth, resync, routeP2P, routeTopic, stats, subscribe, unsubscribe } from "./internal.js";
 
 /** One handler per command. Anything else is IM_ERR_UNKNOWN_COMMAND. */
@@ -50,6 +53,16 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   [Cmd.ROUTE_MESSAGE_TOPIC]: routeTopic,
   [Cmd.RESYNC]: resync,
   [Cmd.STATS]: stats,
+  [Cmd.ADMIN_SEND_P2P]: adminSendP2P,
+  [Cmd.ADMIN_SEND_TOPIC]: adminSendTopic,
+  [Cmd.ADMIN_USER_TOPICS]: adminUserTopics,
+  [Cmd.ADMIN_HISTORY]: adminHistory,
+  [Cmd.ADMIN_TOPIC_CREATE]: adminTopicCreate,
+  [Cmd.ADMIN_TOPIC_DELETE]: adminTopicDelete,
+  [Cmd.ADMIN_TOPIC_INFO]: adminTopicInfo,
+  [Cmd.ADMIN_TOPIC_MEMBER]: adminTopicMember,
+  [Cmd.ADMIN_TOPIC_OWNER]: adminTopicOwner,
+  [Cmd.ADMIN_TOPIC_POLICY]: adminTopicPolicy,
 };
 
 /**
