@@ -68,7 +68,9 @@ export class P2PDelivery {
     // One router of those linked here, chosen by the recipient (several routers forward each
     // message once). Nobody subscribed (routers down): the recipient's msg_server finds it by its sweep.
     const e: RouteP2P = { type: "route-p2p", to: msg.to, from: msg.from, body: msg.body, uuid: msg.uuid, ipos, seq: msg.seq, ts: msg.ts };
-    if (this.d.channels.publishOne(Channel.SEND, msg.to, encodeEnvelope(e))) this.d.stats.routedOut++;
+    const line = encodeEnvelope(e);
+    if (this.d.channels.publishOne(Channel.SEND, msg.to, line)) this.d.stats.routedOut++;
+    if (this.d.channels.subscriberCount(Channel.SEND_WATCH) > 0) this.d.channels.publish(Channel.SEND_WATCH, line);
   }
 
   /**

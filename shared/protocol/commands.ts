@@ -103,6 +103,12 @@ export const Channel = {
   SEND: "/sysctrl/send",
   TOPIC_SYNC: "/sysctrl/topic-sync",
   MONITOR: "/sysctrl/monitor",
+  /**
+   * new: every message SEND carries, for watchers (the server API's webhook). SEND goes to one
+   * router of several (each message forwarded once); a watcher must see all, and must never be
+   * picked as the one that forwards.
+   */
+  SEND_WATCH: "/sysctrl/send-watch",
 } as const;
 export type Channel = (typeof Channel)[keyof typeof Channel];
 export const ALL_CHANNELS: readonly string[] = Object.values(Channel);
