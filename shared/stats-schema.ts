@@ -45,6 +45,7 @@ export const STATS = {
     topicRoutedOut: counter("topic messages handed to the router"),
     topicRoutedIn: counter("topic messages received from the router"),
     routeNacks: counter("routed p2p messages whose recipient was not here (router cache stale)"),
+    routeRepairs: counter("router links that closed, each followed by a read of every local stream the store is ahead of"),
     acks: counter("p2p acknowledgements (P2P_ACK) that removed an inbox entry"),
     errors: counter("commands answered with an error"),
     protocolErrors: counter("connections closed for a framing error"),

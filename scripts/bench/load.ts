@@ -31,6 +31,7 @@ import { Checker, Verdict, type CheckResult } from "./checker.js";
 import { FaultInjector, type Delivery } from "./inject.js";
 import type { BenchOptions } from "./options.js";
 import { Latency, type LatencySummary } from "./latency.js";
+import { traceDelivery } from "./delivery-trace.js";
 
 /** Paced mode: a sender with this many messages awaiting their OK skips its turn (the offered load is then not met, and the report says so). */
 const MAX_OUTSTANDING_PER_SENDER = 5000;
@@ -288,6 +289,7 @@ export class LoadEngine {
     this.lastProgressUs = d.recvUs;
     if (d.sendUs >= this.warmEndUs) {
       this.latency.record(d.recvUs - d.sendUs);
+      traceDelivery(d.recvUs, d.recvUs - d.sendUs);
       if (d.recvUs <= this.cutoffUs) this.deliveredInWindow++;
     }
   }

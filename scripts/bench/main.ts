@@ -1,6 +1,6 @@
 /**
  * FishChat load tool: `npm run bench -- <scenario> [options]` (scenarios p2p, topic, login,
- * idle; `--help` lists the options, BENCHMARKS.md explains them and the figures).
+ * idle, curve; `--help` lists the options, BENCHMARKS.md explains them and the figures).
  *
  * Exit code: 0 when every run was correct, 1 when any run lost, duplicated, reordered or
  * misdelivered an acknowledged message (correctness is a hard failure; speed is a report),
@@ -18,12 +18,17 @@ import { runP2P } from "./scenarios/p2p.js";
 import { runTopic } from "./scenarios/topic.js";
 import { runLogin } from "./scenarios/login.js";
 import { runIdle } from "./scenarios/idle.js";
+import { runCurve } from "./scenarios/curve.js";
+import { cpuUsPerDelivered, formatCurve, stepsOf } from "./curve-report.js";
+import { curveSvg } from "./curve-svg.js";
+import { enableServiceTraces, renderTraces } from "./trace-run.js";
 
 const RUNNERS: Record<Scenario, (ctx: ScenarioContext) => Promise<ScenarioOutput>> = {
   p2p: runP2P,
   topic: runTopic,
   login: runLogin,
   idle: runIdle,
+  curve: runCurve,
 };
 
 /** Other work on the machine above this (% of one core) during a run makes its speed figures suspect. */
@@ -49,6 +54,9 @@ async function runOnce(opts: BenchOptions, spec: TargetSpec, run: number): Promi
     const tag = `b${Date.now().toString(36)}${run}`;
     const out = await RUNNERS[opts.scenario]({ opts, target, procs, meter, tag, progress });
     const processes = meter.figures();
+    const m = out.metrics;
+    // Messages delivered inside the CPU window (p2p, topic): the cluster's CPU per delivery.
+    if (m.deliveredPerSec !== undefined && m.windowSec !== undefined) m.cpuUsPerDelivered = cpuUsPerDelivered(processes, m.deliveredPerSec * m.windowSec);
     const other = processes.find((p) => p.pid === 0);
     if (other && other.cpuPct > BUSY_MACHINE_PCT) {
       out.notes.push(`machine busy: other processes used ${other.cpuPct}% CPU (of one core) during the window; treat this run's speed figures as unreliable`);
@@ -88,6 +96,7 @@ async function main(): Promise<number> {
     return 2;
   }
   if (opts.cpuProfDir) enableServiceProfiles(opts.cpuProfDir);
+  if (opts.traceDir) enableServiceTraces(opts.traceDir, progress);
   const results: RunResult[] = [];
   // A B A B ...: both targets see the same machine state (thermal, page cache, other load) in turn.
   for (let run = 0; run < opts.runs; run++) {
@@ -100,6 +109,8 @@ async function main(): Promise<number> {
   const byTarget = new Map<string, RunResult[]>();
   for (const r of results) byTarget.set(r.target, [...(byTarget.get(r.target) ?? []), r]);
   if (results.length > 1) process.stdout.write(formatSummary(byTarget));
+  if (opts.scenario === "curve") writeCurve(opts, byTarget);
+  if (opts.traceDir) progress(`trace timeline: ${renderTraces(opts.traceDir)}`);
   if (opts.json) {
     const med = Object.fromEntries([...byTarget].map(([t, rs]) => [t, medians(rs)]));
     const { targets, ...options } = opts;
@@ -112,6 +123,19 @@ async function main(): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/** The curve's medians per target as a table (with B/A when comparing), and the chart with --svg. */
+function writeCurve(opts: BenchOptions, byTarget: Map<string, RunResult[]>): void {
+  const series = [...byTarget].map(([label, rs]) => ({ label, steps: stepsOf(medians(rs)) }));
+  const runs = byTarget.values().next().value?.length ?? 0;
+  process.stdout.write(`== latency curve (p2p ${opts.pairing}, medians of ${runs} run${runs === 1 ? "" : "s"}; latency send to delivery) ==\n`);
+  process.stdout.write(`${formatCurve(series[0]!.steps, series[1]?.steps)}\n`);
+  if (series[1]) process.stdout.write(`A = ${series[0]!.label}; B = ${series[1].label}\n`);
+  if (opts.svg) {
+    writeFileSync(opts.svg, curveSvg(series, `p2p ${opts.pairing}-server latency curve, ${opts.clients} clients, ${opts.durationSec} s per step`));
+    progress(`chart written to ${opts.svg}`);
+  }
 }
 
 process.on("SIGINT", () => {

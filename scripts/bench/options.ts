@@ -9,7 +9,7 @@ import type { BenchCodec } from "./bench-conn.js";
 import type { InjectOptions } from "./inject.js";
 import { OWN_DIST, type ServiceConf, type TargetSpec } from "./target.js";
 
-export const SCENARIOS = ["p2p", "topic", "login", "idle"] as const;
+export const SCENARIOS = ["p2p", "topic", "login", "idle", "curve"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 export type Pairing = "same" | "cross" | "random";
 
@@ -53,6 +53,12 @@ export interface BenchOptions {
   sourceIps: number | null;
   /** Where services write CPU profiles, or null. */
   cpuProfDir: string | null;
+  /** curve: the offered loads, msg/s, one step each (ascending). */
+  loads: number[];
+  /** curve: write the chart of the medians here (SVG), or null. */
+  svg: string | null;
+  /** Where msg_servers and routers write their traces (GC, event-loop lag, store commits) and the timeline goes, or null. */
+  traceDir: string | null;
   /** One target, or two with --compare-*: run in alternation A B A B. */
   targets: TargetSpec[];
 }
@@ -80,7 +86,7 @@ function defaultsFor(s: Scenario, smoke: boolean) {
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const p = new Commander("bench")
     .description("FishChat load tool with a correctness checker (issue 6). See BENCHMARKS.md.")
-    .addArgument(new Commander().createArgument("<scenario>", "p2p | topic | login | idle").choices(SCENARIOS))
+    .addArgument(new Commander().createArgument("<scenario>", "p2p | topic | login | idle | curve").choices(SCENARIOS))
     .addOption(new Option("--codec <codec>", "client codec over TCP").choices(["line", "packet"]))
     .addOption(new Option("--transport <transport>", "tcp, or ws: WebSocket clients (JSON dialect) logged in through the gateway's GET /v1/endpoint").choices(["tcp", "ws"]).default("tcp"))
     .option("--clients <n>", "p2p: clients in pairs (200); login: logins (10000); idle: connections (50000)", int(1))
@@ -121,6 +127,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     .option("--conf <json>", 'own cluster: extra config per service, e.g. {"msg_server":{"syncBatch":1000}}')
     .option("--keep", "own cluster: keep its directory (logs, store) after the run", false)
     .option("--cpu-prof <dir>", "own cluster: write a CPU profile of every service into dir (see profile-summary.js)")
+    .option("--loads <list>", "curve: offered loads in msg/s, comma-separated", "1000,5000,10000,15000,20000")
+    .option("--svg <file>", "curve: also write the chart (medians per target) as SVG")
+    .option("--trace-dir <dir>", "own cluster: msg_servers and routers trace GC pauses, event-loop lag and store commits into dir; the tool renders dir/timeline.svg")
     .showHelpAfterError();
   p.parse(argv as string[], { from: "node" });
   const o = p.opts();
@@ -132,6 +141,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const sourceIps = o.sourceIps === undefined ? null : int(1)(o.sourceIps as string);
   if (sourceIps !== null && sourceIps > 250) throw new InvalidArgumentError("--source-ips: at most 250");
   const transport = o.transport as "tcp" | "ws";
+  const loads = parseLoads(o.loads as string);
+  if (scenario === "curve" && (o.rate as number) > 0) throw new InvalidArgumentError("curve: give the offered loads with --loads, not --rate");
+  if (o.svg && scenario !== "curve") throw new InvalidArgumentError("--svg: only the curve scenario draws a chart (--trace-dir draws the timeline)");
+  if (o.traceDir && o.gateway) throw new InvalidArgumentError("--trace-dir: only for a cluster the tool starts (not with --gateway)");
   if (transport === "ws" && o.codec !== undefined) throw new InvalidArgumentError("--codec applies to --transport tcp; WebSocket clients speak the JSON dialect");
   const targets = targetSpecs(o, scenario, transport === "ws");
   // --duration on its own switches a smoke run (which counts messages) back to timed sending.
@@ -163,6 +176,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     inject: { loss: o.injectLoss as number, dup: o.injectDup as number, reorder: o.injectReorder as number },
     sourceIps,
     cpuProfDir: o.cpuProf ? resolve(o.cpuProf as string) : null,
+    loads,
+    svg: (o.svg as string | undefined) ?? null,
+    traceDir: o.traceDir ? resolve(o.traceDir as string) : null,
     targets,
   });
 }
@@ -199,6 +215,13 @@ function targetSpecs(o: Record<string, unknown>, scenario: Scenario, ws: boolean
   if (!o.compareDist) return [a];
   const other = resolve(o.compareDist as string);
   return [a, { ...own, dist: other, label: `B ${other}` }];
+}
+
+/** "1000,5000" -> [1000, 5000], ascending, each > 0. */
+export function parseLoads(raw: string): number[] {
+  const v = raw.split(",").map((x) => Number(x.trim()));
+  if (v.length === 0 || v.some((x) => !Number.isFinite(x) || x <= 0)) throw new InvalidArgumentError("--loads: comma-separated positive numbers, e.g. 1000,5000,10000");
+  return [...new Set(v)].sort((a, b) => a - b);
 }
 
 function jsonConf(raw: unknown, flag: string): ServiceConf {

@@ -5,6 +5,7 @@
 import { cpus, totalmem } from "node:os";
 import type { ProcessFigure } from "./proc-stats.js";
 import type { LatencySummary } from "./latency.js";
+import { formatCurve, isStepKey, stepsOf } from "./curve-report.js";
 
 export interface RunResult {
   scenario: string;
@@ -47,14 +48,15 @@ export function formatRun(r: RunResult): string {
   const rest: string[][] = [];
   if (m.sent !== undefined) {
     lines.push(COUNT_KEYS.map((k) => `${k} ${fmt(m[k])}`).join("  "));
-    lines.push(`delivered/s ${fmt(m.deliveredPerSec)}  acked/s ${fmt(m.ackedPerSec)}  window ${fmt(m.windowSec)} s` + (m.offeredPerSec ? `  offered ${fmt(m.offeredPerSec)}/s issued ${fmt(m.issuedPerSec)}/s` : ""));
+    if (m.deliveredPerSec !== undefined) lines.push(`delivered/s ${fmt(m.deliveredPerSec)}  acked/s ${fmt(m.ackedPerSec)}  window ${fmt(m.windowSec)} s` + (m.offeredPerSec ? `  offered ${fmt(m.offeredPerSec)}/s issued ${fmt(m.issuedPerSec)}/s` : ""));
   }
   for (const [prefix, label] of [["latency", "latency ms"], ["ackLatency", "ack latency ms"]] as const) {
     if (m[`${prefix}.p50Ms`] === undefined) continue;
     lines.push(`${label.padEnd(15)} p50 ${fmt(m[`${prefix}.p50Ms`])}  p90 ${fmt(m[`${prefix}.p90Ms`])}  p99 ${fmt(m[`${prefix}.p99Ms`])}  p99.9 ${fmt(m[`${prefix}.p999Ms`])}  max ${fmt(m[`${prefix}.maxMs`])}`);
   }
+  if (r.scenario === "curve") lines.push(formatCurve(stepsOf(m)));
   for (const [k, v] of Object.entries(m)) {
-    if (COUNT_KEYS.includes(k) || k.includes("atency.") || k.includes(":") || ["deliveredPerSec", "ackedPerSec", "windowSec", "offeredPerSec", "issuedPerSec"].includes(k)) continue;
+    if (isStepKey(k) || COUNT_KEYS.includes(k) || k.includes("atency.") || k.includes(":") || ["deliveredPerSec", "ackedPerSec", "windowSec", "offeredPerSec", "issuedPerSec"].includes(k)) continue;
     rest.push([k, fmt(v)]);
   }
   for (const [k, v] of Object.entries(m)) if (k.includes(":") && !/^(cpuSec|cpuPct|rssMB|peakRssMB):/.test(k)) rest.push([k, fmt(v)]);
@@ -102,6 +104,7 @@ export function formatSummary(byTarget: Map<string, RunResult[]>): string {
   if (targets.length === 2) header.push("B/A");
   const rows = [header];
   for (const k of keys) {
+    if (isStepKey(k)) continue; // the curve's steps get a table of their own (main.ts)
     const row = [k];
     targets.forEach((t, ti) => {
       for (const r of byTarget.get(t)!) row.push(fmt(r.metrics[k]));

@@ -5,13 +5,17 @@ import { Channel, Cmd, type Command } from "../../shared/protocol/commands.js";
 import { parseEnvelope } from "../../shared/protocol/envelope.js";
 import type { Webhook } from "./webhook.js";
 
-/** Channels the API's links subscribe to when a webhook is configured: session changes, and p2p messages that left their sender's server. */
-export const EVENT_CHANNELS = [Channel.CLIENT_STATUS, Channel.SEND] as const;
+/**
+ * Channels the API's links subscribe to when a webhook is configured: session changes, and p2p
+ * messages that left their sender's server. SEND_WATCH, not SEND: SEND goes to one of its
+ * subscribers (the router that forwards it), so an API there would take routers' messages.
+ */
+export const EVENT_CHANNELS = [Channel.CLIENT_STATUS, Channel.SEND_WATCH] as const;
 
 /**
  * What the msg_servers publish, turned into webhook events:
  * - a session event (CLIENT_STATUS) alive -> `login`, ended -> `logout`;
- * - a p2p message handed to the router (SEND: its recipient is not on the sender's server) whose
+ * - a p2p message handed to the router (SEND_WATCH: its recipient is not on the sender's server) whose
  *   recipient the session directory does not know -> `message.offline`, for a push notification.
  *
  * Subscribing makes a msg_server replay its live sessions as session events; they are not

@@ -14,6 +14,9 @@ import { advertiseAddrOf, msgServerSchema, tlsAdvertiseAddrOf } from "./config.j
 import { MsgServer } from "./msg-server.js";
 import { listenWs } from "./ws-listener.js";
 import { FILES_PATH, filesHandler } from "./files-http.js";
+import { startTraceFromEnv } from "../../shared/trace/from-env.js";
+import { traceLmdbCommits } from "../../shared/trace/lmdb-trace.js";
+import { lmdbDbsOf } from "../../shared/store/lmdb-store.js";
 
 void runService(
   {
@@ -33,6 +36,10 @@ void runService(
       const bus = openRedisBus(cfg.redis, log, { name: `msg_server:${serverId}`, sessionTtlMs: cfg.sessionTtlMs });
       const auth = await ClientAuth.create(cfg.clientAuth, cfg.limits, bus.revocations, log);
       const store = await openStore(cfg.store, log);
+      // Opt-in (FISHCHAT_TRACE_FILE): GC pauses, loop lag, store commit batches; nothing runs without it.
+      const trace = startTraceFromEnv("msg_server", log);
+      const dbs = trace ? lmdbDbsOf(store) : undefined;
+      if (trace && dbs) traceLmdbCommits(dbs.env, trace.tracer);
       const core = new MsgServer({ cfg, log, store, bus, auth, serverId });
 
       // Kicks of duplicate logins arrive on this server's control channel.
@@ -84,6 +91,7 @@ void runService(
           await ws?.close();
           await store.close();
           await bus.close();
+          trace?.stop();
         },
       };
     },

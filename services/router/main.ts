@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { startTraceFromEnv } from "../../shared/trace/from-env.js";
 import { runService, VERSION } from "../../shared/cli.js";
 import { openRedisBus } from "../../shared/bus/redis-bus.js";
 import { RegistryPublisher } from "../../shared/bus/process-registry.js";
@@ -17,6 +18,8 @@ void runService(
     instanceOf: (cfg) => cfg.id,
     async start(cfg, log) {
       const bus = openRedisBus(cfg.redis, log, { name: "router" });
+      // Opt-in (FISHCHAT_TRACE_FILE): GC pauses and loop lag; nothing runs without it.
+      const trace = startTraceFromEnv("router", log);
       const locations = new LocationCache(bus.sessions, cfg.locationCacheMax);
       // The router and its links refer to each other: the links deliver to the router, the router sends on the links.
       let links: LinkSet | null = null;
@@ -37,6 +40,7 @@ void runService(
           links?.stop();
           await admin.close();
           await bus.close();
+          trace?.stop();
         },
       };
     },

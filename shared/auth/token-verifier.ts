@@ -2,9 +2,10 @@ import { errors as joseErrors, type JWTPayload, jwtVerify, type ProtectedHeaderP
 import { AuthError, ErrorCode } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { canonicalText, isWellFormed } from "../validate.js";
-import type { ClientAuthConfig, TokenAlg } from "./config.js";
+import type { ClientAuthConfig } from "./config.js";
 import { type CryptoKey, type KeySet, type LoadedKey, loadKeySet } from "./keys.js";
 import { type CachedClaims, VerifiedCache } from "./verified-cache.js";
+import { ALGORITHMS, NOT_HANDLED, type SyncKey, syncKeyOf, verifySimpleJwt } from "./sync-jwt.js";
 
 /** What a valid token tells about the session. Times are Unix seconds, as in the JWT. */
 export interface VerifiedToken {
@@ -83,22 +84,26 @@ export class TokenVerifier {
   private readonly cache: VerifiedCache;
   /** Bumped by every successful reload, so a verification that straddles one is not cached. */
   private generation = 0;
+  /** node:crypto twins of the loaded keys, for the synchronous path (sync-jwt.ts); made on first use. */
+  private readonly syncKeys = new WeakMap<LoadedKey, SyncKey>();
 
   private constructor(
     private readonly cfg: ClientAuthConfig,
     keySet: KeySet,
-    private readonly log?: Logger,
+    private readonly log: Logger | undefined,
+    /** Every token through jose (tests compare the synchronous path against it). */
+    private readonly joseOnly: boolean,
   ) {
     this.keySet = keySet;
-    this.algorithms = ["HS256", "RS256", "ES256", "EdDSA"] satisfies TokenAlg[];
+    this.algorithms = [...ALGORITHMS];
     this.cache = new VerifiedCache(cfg.verifiedCacheSize);
   }
 
   /** Loads every key; throws ConfigError (naming the key and file) when one cannot be used. */
-  static async create(cfg: ClientAuthConfig, log?: Logger): Promise<TokenVerifier> {
+  static async create(cfg: ClientAuthConfig, log?: Logger, opts: { joseOnly?: boolean } = {}): Promise<TokenVerifier> {
     const keySet = await loadKeySet(cfg);
     for (const w of keySet.warnings) log?.warn(w);
-    return new TokenVerifier(cfg, keySet, log);
+    return new TokenVerifier(cfg, keySet, log, opts.joseOnly ?? false);
   }
 
   get kids(): string[] {
@@ -128,6 +133,20 @@ export class TokenVerifier {
   }
 
   private pickKey(header: ProtectedHeaderParameters): CryptoKey {
+    return this.pickLoaded(header).verifyKey;
+  }
+
+  private pickSyncKey(header: ProtectedHeaderParameters): SyncKey {
+    const k = this.pickLoaded(header);
+    let s = this.syncKeys.get(k);
+    if (!s) {
+      s = syncKeyOf(k.alg, k.verifyKey);
+      this.syncKeys.set(k, s);
+    }
+    return s;
+  }
+
+  private pickLoaded(header: ProtectedHeaderParameters): LoadedKey {
     const keys = this.keySet.keys;
     let key: LoadedKey | undefined;
     if (header.kid === undefined) {
@@ -139,7 +158,7 @@ export class TokenVerifier {
       if (!key) throw new TokenRejected(AuthFailure.unknown_kid, `no key with kid ${JSON.stringify(header.kid).slice(0, 140)}`);
     }
     if (header.alg !== key!.alg) throw new TokenRejected(AuthFailure.alg_not_allowed, `key ${key!.kid} is ${key!.alg}, token says ${String(header.alg)}`);
-    return key!.verifyKey;
+    return key!;
   }
 
   /**
@@ -182,14 +201,19 @@ export class TokenVerifier {
     let payload: JWTPayload;
     let kid: string | undefined;
     try {
-      const r = await jwtVerify(token, (h) => this.pickKey(h), {
-        algorithms: this.algorithms,
-        issuer: this.cfg.issuer,
-        audience: this.cfg.audience,
-        clockTolerance: this.cfg.clockSkewSec,
-        requiredClaims: ["exp", "sub"],
-        currentDate: new Date(now),
-      });
+      // The usual token synchronously (sync-jwt.ts); anything unusual through jose.
+      const simple = this.joseOnly ? NOT_HANDLED : verifySimpleJwt(token, (h) => this.pickSyncKey(h), { issuer: this.cfg.issuer, audience: this.cfg.audience, clockTolerance: this.cfg.clockSkewSec }, now);
+      const r =
+        simple !== NOT_HANDLED
+          ? simple
+          : await jwtVerify(token, (h) => this.pickKey(h), {
+              algorithms: this.algorithms,
+              issuer: this.cfg.issuer,
+              audience: this.cfg.audience,
+              clockTolerance: this.cfg.clockSkewSec,
+              requiredClaims: ["exp", "sub"],
+              currentDate: new Date(now),
+            });
       payload = r.payload;
       kid = r.protectedHeader.kid;
     } catch (err) {

@@ -47,6 +47,7 @@ export const Cmd = {
   CONVERSATIONS: "CONVERSATIONS",
   TYPING: "TYPING",
   FILES_URL: "FILES_URL",
+  HELP: "HELP",
   // new: server pushes
   TOPIC_GAP: "TOPIC_GAP",
   /** You were removed from a topic (REMOVE_MEMBER by its owner or an admin). */
@@ -102,6 +103,12 @@ export const Channel = {
   SEND: "/sysctrl/send",
   TOPIC_SYNC: "/sysctrl/topic-sync",
   MONITOR: "/sysctrl/monitor",
+  /**
+   * new: every message SEND carries, for watchers (the server API's webhook). SEND goes to one
+   * router of several (each message forwarded once); a watcher must see all, and must never be
+   * picked as the one that forwards.
+   */
+  SEND_WATCH: "/sysctrl/send-watch",
 } as const;
 export type Channel = (typeof Channel)[keyof typeof Channel];
 export const ALL_CHANNELS: readonly string[] = Object.values(Channel);

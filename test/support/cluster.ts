@@ -97,7 +97,11 @@ export interface ClusterOptions {
   msgServers?: number;
   gateway?: boolean;
   router?: boolean;
+  /** How many routers (default 1; `router: false` means none). Each gets its own id and port. */
+  routers?: number;
   manager?: boolean;
+  /** How many managers when `manager` is set (default 1). */
+  managers?: number;
   monitor?: boolean;
   /** The server API (services/api), keyed with TEST_API_KEY; its URL is `Cluster.apiUrl`. */
   api?: boolean;
@@ -129,8 +133,12 @@ export interface Cluster {
   redis: TestRedis;
   gateway: ServiceProc | null;
   msgServers: ServiceProc[];
+  /** The first router (or null). */
   router: ServiceProc | null;
+  routers: ServiceProc[];
+  /** The first manager (or null). */
   manager: ServiceProc | null;
+  managers: ServiceProc[];
   monitor: ServiceProc | null;
   monitorHttpPort: number;
   api: ServiceProc | null;
@@ -152,7 +160,7 @@ export interface Cluster {
   client(id: string, opts?: ClientOptions & { via?: string; setup?: (c: FishChatClient) => void; token?: string | null }): Promise<FishChatClient>;
   /** A token for `id` that the cluster's msg_servers accept ("" when the cluster runs clientAuth mode "none"). */
   token(id: string, ttlSec?: number): Promise<string>;
-  /** Wait until the router has a live link to every running msg_server. */
+  /** Wait until every running router has a live link to every running msg_server. */
   routerReady(): Promise<void>;
   /** The cluster's embedded store, opened from this process (LMDB is multi-process), to check what was stored. */
   store(): Promise<Store>;
@@ -168,8 +176,13 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
   const n = o.msgServers ?? 2;
   const dir = mkdtempSync(join(tmpdir(), "fc-cluster-"));
   const redis = o.redisCluster ? noStandaloneRedis() : (o.redis ?? (await startRedis()));
-  const ports = await freePorts(n + 5 + (o.ws ? n + 1 : 0) + (o.tls ? n + 1 : 0));
-  const apiPort = o.api ? (await freePorts(1))[0]! : 0;
+  const nRouters = o.router === false ? 0 : (o.routers ?? 1);
+  const nManagers = o.manager ? (o.managers ?? 1) : 0;
+  const extraBase = n + 5 + (o.ws ? n + 1 : 0) + (o.tls ? n + 1 : 0);
+  const nExtra = Math.max(0, nRouters - 1) + Math.max(0, nManagers - 1);
+  const ports = await freePorts(extraBase + nExtra + (o.api ? 1 : 0));
+  const extraPorts = ports.slice(extraBase, extraBase + nExtra);
+  const apiPort = o.api ? ports[extraBase + nExtra]! : 0;
   const msPorts = ports.slice(0, n);
   const [gwPort, routerPort, managerPort, monitorPort, httpPort] = ports.slice(n) as [number, number, number, number, number];
   const seeds = msPorts.map((p) => `127.0.0.1:${p}`);
@@ -229,11 +242,24 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
           gwPort,
           dir,
         );
-  const router =
-    o.router === false ? null : new ServiceProc("router", writeConf("router", { ...common, ...links, listen: `127.0.0.1:${routerPort}`, ...o.conf?.router }), routerPort, dir);
-  const manager = o.manager
-    ? new ServiceProc("manager", writeConf("manager", { ...common, ...links, listen: `127.0.0.1:${managerPort}`, ...o.conf?.manager, store: { ...store, ...(o.conf?.manager?.store as object | undefined) } }), managerPort, dir)
-    : null;
+  const routerPorts = [routerPort, ...extraPorts.slice(0, nRouters - 1)].slice(0, nRouters);
+  const managerPorts = [managerPort, ...extraPorts.slice(Math.max(0, nRouters - 1))].slice(0, nManagers);
+  // The first keeps the plain name ("router.json", "manager.json") that tests read.
+  const suffix = (i: number, p: number) => (i === 0 ? "" : `.${p}`);
+  const routers = routerPorts.map(
+    (p, i) => new ServiceProc("router", writeConf(`router${suffix(i, p)}`, { ...common, ...links, listen: `127.0.0.1:${p}`, id: `router-${p}`, ...o.conf?.router }), p, dir),
+  );
+  const managers = managerPorts.map(
+    (p, i) =>
+      new ServiceProc(
+        "manager",
+        writeConf(`manager${suffix(i, p)}`, { ...common, ...links, listen: `127.0.0.1:${p}`, id: `manager-${p}`, ...o.conf?.manager, store: { ...store, ...(o.conf?.manager?.store as object | undefined) } }),
+        p,
+        dir,
+      ),
+  );
+  const router = routers[0] ?? null;
+  const manager = managers[0] ?? null;
   const monitor = o.monitor
     ? new ServiceProc(
         "monitor",
@@ -262,7 +288,7 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
   for (const [i, p] of tlsPorts.entries()) msgServers[i]!.alsoPorts.push(p);
   if (gateway && gatewayTlsPort) gateway.alsoPorts.push(gatewayTlsPort);
   if (gateway && gatewayHttpPort) gateway.alsoPorts.push(gatewayHttpPort);
-  const all = [...msgServers, gateway, router, manager, monitor, api].filter((s): s is ServiceProc => s !== null);
+  const all = [...msgServers, gateway, ...routers, ...managers, monitor, api].filter((s): s is ServiceProc => s !== null);
   let opened: Promise<Store> | null = null;
   const cluster: Cluster = {
     dir,
@@ -270,7 +296,9 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
     gateway,
     msgServers,
     router,
+    routers,
     manager,
+    managers,
     monitor,
     monitorHttpPort: httpPort,
     api,
@@ -295,9 +323,10 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
       return c;
     },
     async routerReady() {
-      if (!router) return;
       const want = msgServers.filter((m) => m.running).length;
-      await waitFor("router links to every msg_server", async () => (await statsOf(router)).linksUp === want, 15_000);
+      for (const r of routers.filter((x) => x.running)) {
+        await waitFor(`router ${r.port} links to every msg_server`, async () => (await statsOf(r)).linksUp === want, 15_000);
+      }
     },
     store() {
       opened ??= openLmdbStore({ path: join(store.dataDir, "store"), limits: { inboxMaxPending: 10_000 } });
