@@ -63,6 +63,7 @@ function errors(log: Logger): Middleware {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new HttpError(ErrorCode.IM_ERR_NOT_FOUND, `no ${ctx.method} ${ctx.path} in the server API (docs/SERVER-API.md)`);
+      if (ctx.status === 405 && !ctx.body) throw new HttpError(ErrorCode.IM_ERR_NOT_FOUND, `${ctx.method} is not served on ${ctx.path}; allowed: ${ctx.response.get("Allow")}`, 405);
     } catch (e) {
       const err = toImError(e);
       const status = (err instanceof HttpError && err.status) || statusOf(err.code);

@@ -70,6 +70,10 @@ test("server API: keys, validation, sends, topics, presence, history, disconnect
     const wrong = await call("POST", "/v1/messages/p2p", { to: "bob", body: "x" }, { key: `${TEST_API_KEY}x` });
     assert.equal(wrong.status, 401);
     assert.equal(wrong.body.error.code, "IM_ERR_BAD_API_KEY");
+    const wrongMethod = await fetch(`${cl.apiUrl}/v1/messages/p2p`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } });
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(((await wrongMethod.json()) as { error: { code: string } }).error.code, "IM_ERR_NOT_FOUND");
+    assert.equal(wrongMethod.headers.get("allow"), "POST");
     const health = await call("GET", "/healthz", undefined, { key: null });
     assert.deepEqual(health.body, { ok: true, msgServers: 2 });
   });
