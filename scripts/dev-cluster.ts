@@ -21,7 +21,7 @@ import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { SERVICE_NODE_FLAGS } from "../shared/runtime-flags.js";
 import { busyListeners, PidLock, type Listener } from "./dev-cluster/preflight.js";
 import { DEFAULT_PRIVATE_REDIS_PORT, preparePrivateRedis, stopLeftoverRedis } from "./dev-cluster/redis.js";
-import { ensureDevKey } from "../shared/auth/dev-key.js";
+import { DEV_API_KEY_FILE, ensureDevKey } from "../shared/auth/dev-key.js";
 import { configuredRedis, hostPort, probeHost, readServices, writeOverrides, type ServiceDef } from "./dev-cluster/services.js";
 import { Supervised } from "./dev-cluster/supervised.js";
 
@@ -192,6 +192,11 @@ async function main(): Promise<void> {
   // Client tokens: a random development key, made on first start and kept in the data dir.
   const devKey = ensureDevKey(dataDir);
   if (devKey.created) out(`created a development token key in ${devKey.path} (mint tokens with: node bin/token.js -conf_file=conf/msg_server.19000.json --sub alice)`);
+  if (services.some((s) => s.name === "api")) {
+    // The server API's key: random per checkout, like the token key, never in the repository.
+    const apiKey = ensureDevKey(dataDir, DEV_API_KEY_FILE);
+    if (apiKey.created) out(`created a development server API key in ${apiKey.path} (curl -H "Authorization: Bearer $(cat ${apiKey.path})" ...)`);
+  }
   writeOverrides(services, dataDir, priv, devKey.path);
 
   const env = { ...process.env, FISHCHAT_EXIT_WITH_PARENT: "1" };

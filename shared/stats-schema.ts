@@ -45,6 +45,7 @@ export const STATS = {
     topicRoutedOut: counter("topic messages handed to the router"),
     topicRoutedIn: counter("topic messages received from the router"),
     routeNacks: counter("routed p2p messages whose recipient was not here (router cache stale)"),
+    routeRepairs: counter("router links that closed, each followed by a read of every local stream the store is ahead of"),
     acks: counter("p2p acknowledgements (P2P_ACK) that removed an inbox entry"),
     errors: counter("commands answered with an error"),
     protocolErrors: counter("connections closed for a framing error"),
@@ -110,6 +111,20 @@ export const STATS = {
     processes: gauge("processes in the registry"),
     processesUp: gauge("of those, processes that are up"),
   },
+  api: {
+    ...PROCESS,
+    ...LINKS,
+    requests: counter("HTTP requests answered"),
+    sent: counter("messages sent through the API (p2p and topic, duplicates included)"),
+    clientErrors: counter("requests answered 4xx other than 401 and 429 (bad input, unknown topic, ...)"),
+    badKeys: counter("requests refused for a missing or unknown API key (401)"),
+    rateLimited: counter("requests refused by a rate limit (429)"),
+    serverErrors: counter("requests answered 5xx (503: no msg_server answered)"),
+    webhookDelivered: counter("webhook events delivered (2xx)"),
+    webhookDropped: counter("webhook events dropped: queue full, a non-retriable answer, or out of attempts"),
+    webhookFailedAttempts: counter("webhook POSTs that failed (each retry counts)"),
+    webhookPending: gauge("webhook events queued or in flight"),
+  },
 } as const satisfies Record<Role, Record<string, StatDef>>;
 
 /** Prefix of the router's per-destination topic fan-out counters. */
@@ -125,6 +140,7 @@ export const STAT_FAMILIES = {
   router: { [ROUTER_TOPIC_TO]: counter("topic messages forwarded to one msg_server") },
   manager: {},
   monitor: {},
+  api: {},
 } as const satisfies Record<Role, Record<string, StatDef>>;
 
 type Schema = typeof STATS;

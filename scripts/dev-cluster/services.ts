@@ -4,8 +4,9 @@
  * <data>/conf/ whose `redis` block points at it.
  */
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
-import { DEV_KEY_FILE } from "../../shared/auth/dev-key.js";
+import { basename, dirname, join } from "node:path";
+import { DEV_API_KEY_FILE, DEV_KEY_FILE } from "../../shared/auth/dev-key.js";
+import { existsSync } from "node:fs";
 import type { Listener } from "./preflight.js";
 
 export interface ServiceDef {
@@ -67,6 +68,8 @@ export function readServices(confDir: string): ServiceDef[] {
   });
   add("router", "router.json", () => "STATS/PING only");
   add("manager", "manager.json", () => "STATS/PING only");
+  // The server API is optional: a conf directory without api.json (an older copy, conf/v1-compat) runs without it.
+  if (existsSync(join(confDir, "api.json"))) add("api", "api.json", (c) => `server API for your backend http://${String(c.listen)}/v1 (key in data/${DEV_API_KEY_FILE}; docs/SERVER-API.md)`);
   add("monitor", "monitor.json", (c) => {
     const http = (c.http ?? {}) as { host?: string; port?: number };
     return `dashboard http://${http.host ?? "127.0.0.1"}:${http.port ?? 30000}/`;
@@ -74,7 +77,10 @@ export function readServices(confDir: string): ServiceDef[] {
   return out;
 }
 
-/** A key that names the development key file (clientAuth's, the gateway's devLogin): it is pointed at this data dir's key. */
+/**
+ * A key that names the development key file (clientAuth's, the gateway's devLogin): it is pointed
+ * at this data dir's key; the server API's keys naming dev-api.key at this data dir's API key.
+ */
 function withDevKey(raw: Record<string, unknown>, devKeyPath: string): Record<string, unknown> {
   const point = <K extends { secretFile?: string }>(k: K): K => (k.secretFile && basename(k.secretFile) === DEV_KEY_FILE ? { ...k, secretFile: devKeyPath } : k);
   let out = raw;
@@ -82,6 +88,11 @@ function withDevKey(raw: Record<string, unknown>, devKeyPath: string): Record<st
   if (auth?.keys) out = { ...out, clientAuth: { ...auth, keys: auth.keys.map(point) } };
   const http = raw.http as { devLogin?: { key?: { secretFile?: string } } } | undefined;
   if (http?.devLogin?.key) out = { ...out, http: { ...http, devLogin: { ...http.devLogin, key: point(http.devLogin.key) } } };
+  const apiKeys = raw.keys as { file?: string }[] | undefined;
+  if (Array.isArray(apiKeys)) {
+    const apiKeyPath = join(dirname(devKeyPath), DEV_API_KEY_FILE);
+    out = { ...out, keys: apiKeys.map((k) => (k.file && basename(k.file) === DEV_API_KEY_FILE ? { ...k, file: apiKeyPath } : k)) };
+  }
   return out;
 }
 

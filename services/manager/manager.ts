@@ -13,7 +13,11 @@ export interface ManagerLink {
 /**
  * The manager: keeps FishChatServer v1's Redis cache (`IM:<id>session`, `IM:<name>topic`) and the
  * store's client records in step with the msg_servers' status channels. Every write is
- * idempotent (SET, upsert ignoring older data), so several managers may run.
+ * idempotent (SET, upsert ignoring older data), so several managers may run: each gets every
+ * event from every msg_server and writes the same values. The one thing a manager decides on
+ * its own, that a dead server's sessions are over (reapServer), it writes with the time the
+ * server last reported for each session, not its own clock, so two managers reaping write the
+ * same record, and a newer login elsewhere (a later time) is never overwritten by a reap.
  *
  * Hand-off: messages and membership are written by msg_servers to the store before they answer,
  * so nothing acknowledged waits on the manager. What the manager owns (caches and client
@@ -22,8 +26,8 @@ export interface ManagerLink {
  */
 export class Manager {
   readonly counters = counters("manager");
-  /** Who is logged in where, as reported by each msg_server: lets us close the records of a server that died. */
-  private readonly sessionsByServer = new Map<string, Set<string>>();
+  /** Who is logged in where (with the time reported), per msg_server: lets us close the records of a server that died. */
+  private readonly sessionsByServer = new Map<string, Map<string, number>>();
   private readonly reapTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(
@@ -59,8 +63,8 @@ export class Manager {
   async reapServer(server: string): Promise<void> {
     const ids = [...(this.sessionsByServer.get(server) ?? [])];
     this.sessionsByServer.delete(server);
-    for (const id of ids) {
-      const gone = { type: "session" as const, clientId: id, clientAddr: "", serverId: server, connId: "", alive: false, lastSeenMs: Date.now() };
+    for (const [id, lastSeenMs] of ids) {
+      const gone = { type: "session" as const, clientId: id, clientAddr: "", serverId: server, connId: "", alive: false, lastSeenMs };
       try {
         await this.apply(server, { ...gone, target: "cache" });
         await this.apply(server, { ...gone, target: "store" });
@@ -73,11 +77,11 @@ export class Manager {
     if (ids.length > 0) this.log.info({ server, sessions: ids.length }, "msg_server gone: its sessions marked offline");
   }
 
-  private track(server: string, id: string, alive: boolean): void {
-    let set = this.sessionsByServer.get(server);
-    if (!set) this.sessionsByServer.set(server, (set = new Set()));
-    if (alive) set.add(id);
-    else set.delete(id);
+  private track(server: string, id: string, alive: boolean, lastSeenMs: number): void {
+    let map = this.sessionsByServer.get(server);
+    if (!map) this.sessionsByServer.set(server, (map = new Map()));
+    if (alive) map.set(id, lastSeenMs);
+    else map.delete(id);
   }
 
   onCommand(link: ManagerLink, cmd: Command): void {
@@ -119,7 +123,7 @@ export class Manager {
 
   private async cacheSession(from: string, e: SessionEvent): Promise<void> {
     const server = e.serverId || from;
-    this.track(server, e.clientId, e.alive);
+    this.track(server, e.clientId, e.alive, e.lastSeenMs);
     if (!e.alive) await this.v1.dropSessionIfServer(e.clientId, server);
     else {
       const v1 = { ClientID: e.clientId, ClientAddr: e.clientAddr, MsgServerAddr: server, ID: e.connId, MaxAge: 0 };

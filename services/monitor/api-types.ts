@@ -4,7 +4,7 @@
  * Documented in docs/MONITOR.md; change both together.
  */
 
-export type ProcessRole = "gateway" | "msg_server" | "router" | "manager" | "monitor";
+export type ProcessRole = "gateway" | "msg_server" | "router" | "manager" | "monitor" | "api";
 
 /**
  * - up: the registry heartbeat is fresh (and, for a msg_server, the monitor's link is up and its

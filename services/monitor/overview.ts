@@ -42,7 +42,7 @@ export interface ClusterState {
   rates: ReadonlyMap<string, Record<string, number>>;
 }
 
-const ROLE_ORDER: Record<ProcessRole, number> = { gateway: 0, msg_server: 1, router: 2, manager: 3, monitor: 4 };
+const ROLE_ORDER: Record<ProcessRole, number> = { gateway: 0, msg_server: 1, router: 2, manager: 3, api: 4, monitor: 5 };
 
 const seconds = (ms: number) => `${Math.max(0, Math.round(ms / 100) / 10)} s`;
 const secondsAgo = (now: number, t: number) => `${seconds(now - t)} ago`;

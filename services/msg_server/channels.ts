@@ -1,4 +1,5 @@
 import { ALL_CHANNELS, type Command } from "../../shared/protocol/commands.js";
+import { rendezvousOrder } from "../../shared/net/rendezvous.js";
 import type { Conn } from "./session.js";
 
 /**
@@ -43,5 +44,21 @@ export class ChannelHub {
     let n = 0;
     for (const conn of set) if (conn.send(cmd)) n++;
     return n;
+  }
+
+  /**
+   * Send to one subscriber: the one `key` hashes to among the current subscribers (rendezvous
+   * hashing by subscriber id), or, if it cannot take it, the next in that order. Routed messages
+   * go this way so that with several routers each message is forwarded by exactly one. Returns
+   * whether one took it.
+   */
+  publishOne(channel: string, key: string, cmd: Command): boolean {
+    const set = this.subs.get(channel);
+    if (!set || set.size === 0) return false;
+    if (set.size === 1) {
+      for (const conn of set) return conn.send(cmd);
+    }
+    for (const conn of rendezvousOrder(key, set, (c) => c.state.subscriberId)) if (conn.send(cmd)) return true;
+    return false;
   }
 }

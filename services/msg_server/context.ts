@@ -56,4 +56,6 @@ export interface HandlerContext {
   readonly control: ControlBus;
   /** A member left a topic by someone else's hand: stop its deliveries here (no-op if not here). */
   memberRemoved(topic: string, clientId: string): void;
+  /** A member added by someone else's hand (server API): start its deliveries here after `seq` (no-op if not here). */
+  memberAdded(topic: string, clientId: string, seq: number): void;
 }

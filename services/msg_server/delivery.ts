@@ -65,9 +65,12 @@ export class P2PDelivery {
       this.offer(local, msg, ipos);
       return;
     }
-    // Nobody subscribed (router down): the recipient's msg_server finds it by its sweep.
+    // One router of those linked here, chosen by the recipient (several routers forward each
+    // message once). Nobody subscribed (routers down): the recipient's msg_server finds it by its sweep.
     const e: RouteP2P = { type: "route-p2p", to: msg.to, from: msg.from, body: msg.body, uuid: msg.uuid, ipos, seq: msg.seq, ts: msg.ts };
-    if (this.d.channels.publish(Channel.SEND, encodeEnvelope(e)) > 0) this.d.stats.routedOut++;
+    const line = encodeEnvelope(e);
+    if (this.d.channels.publishOne(Channel.SEND, msg.to, line)) this.d.stats.routedOut++;
+    if (this.d.channels.subscriberCount(Channel.SEND_WATCH) > 0) this.d.channels.publish(Channel.SEND_WATCH, line);
   }
 
   /**
@@ -95,13 +98,22 @@ export class P2PDelivery {
     else this.d.log.debug({ clientId: session.clientId }, "message before inbox opened; login sync will read it");
   }
 
+  /** A router died: whatever it held for our sessions is read from the store now (see OrderedStream.catchUp). */
+  async repair(): Promise<void> {
+    await this.eachHead((s, head) => s.inbox?.catchUp(head));
+  }
+
   /** Safety net for lost routes: compare each local inbox head with what the connection has seen. */
   async sweep(): Promise<void> {
+    await this.eachHead((s, head) => s.inbox?.behind(head));
+  }
+
+  private async eachHead(fn: (s: Session, head: number) => void): Promise<void> {
     const sessions = [...this.d.sessions.values()].filter((s) => s.inbox && !s.ended);
     for (let i = 0; i < sessions.length; i += SWEEP_SLICE) {
       const slice = sessions.slice(i, i + SWEEP_SLICE);
       const heads = await this.d.store.inboxHeads(slice.map((s) => s.clientId));
-      for (const s of slice) s.inbox?.behind(heads.get(s.clientId) ?? 0);
+      for (const s of slice) fn(s, heads.get(s.clientId) ?? 0);
     }
   }
 }

@@ -17,6 +17,8 @@ import type { ControlBus, ControlMessage } from "../../shared/bus/control-bus.js
 import type { ClientAuth } from "./client-auth.js";
 import { SendLimiter } from "../../shared/limits/send-limiter.js";
 
+/** The second look after a router died (see repairRoutes): longer than a link takes to notice a closed peer. */
+const ROUTE_REPAIR_AGAIN_MS = 1000;
 /** A user's send bucket outlives its session this long: long enough to refill, so a reconnect gains nothing. */
 const LIMITER_KEEP_MS = 30_000;
 import type { MsgServerConfig } from "./config.js";
@@ -181,10 +183,19 @@ export class MsgServer implements HandlerContext {
       case "member-removed":
         this.memberRemoved(msg.topic, msg.clientId);
         return;
+      case "member-added":
+        this.memberAdded(msg.topic, msg.clientId, msg.seq);
+        return;
       case "relay":
         this.notices.onRelay(msg);
         return;
     }
+  }
+
+  /** `clientId` became a member of `topic` (server API): if its session is here, deliveries after `seq` start now. */
+  memberAdded(topic: string, clientId: string, seq: number): void {
+    const s = this.sessions.get(clientId);
+    if (s) this.topics.attach(s, topic, seq);
   }
 
   /** `clientId` is no longer a member of `topic`: if its session is here, its deliveries stop now. */
@@ -270,8 +281,26 @@ export class MsgServer implements HandlerContext {
     if (reason?.code === ErrorCode.IM_ERR_SLOW_CONSUMER) this.stats.slowConsumers++;
     else if (reason instanceof ProtocolError) this.stats.protocolErrors++;
     if (conn.state.session) this.sessions.end(conn.state.session);
+    const wasRouter = conn.state.channels.has(Channel.SEND) || conn.state.channels.has(Channel.TOPIC_SYNC);
     this.channels.dropConnection(conn);
+    if (wasRouter && !this.closing) this.repairRoutes();
     if (this.log.isLevelEnabled("debug")) conn.log.debug({ reason: reason?.code }, "closed");
+  }
+
+  /**
+   * A router link closed: what that router held in flight is lost, and the sweep would take two
+   * rounds to notice. Read every local stream whose store head is ahead now, and once more after
+   * ROUTE_REPAIR_AGAIN_MS for messages the senders' servers still handed it before they noticed
+   * its death. Entries already delivered are skipped by position, so nothing arrives twice.
+   */
+  private repairRoutes(): void {
+    this.stats.routeRepairs++;
+    const run = () => {
+      if (this.closing) return;
+      Promise.all([this.p2p.repair(), this.topics.repair()]).catch((err: unknown) => this.log.warn({ err }, "route repair failed; the sweep will retry"));
+    };
+    run();
+    setTimeout(run, ROUTE_REPAIR_AGAIN_MS).unref();
   }
 
   private async sweep(): Promise<void> {

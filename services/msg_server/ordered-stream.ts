@@ -146,6 +146,16 @@ export class OrderedStream<T> {
     }
   }
 
+  /**
+   * A route to us was lost for sure (a router died with messages in flight): when the store's
+   * head is ahead, read the store now, without the sweep's wait for a second look.
+   */
+  catchUp(head: number): void {
+    if (this.closed || !this.ready || head <= this.last) return;
+    this.pullAgain = true;
+    this.pull();
+  }
+
   /** Read from the store until it has nothing newer, then flush what arrived meanwhile. */
   pull(): void {
     if (this.pulling || this.closed) return;

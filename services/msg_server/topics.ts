@@ -5,6 +5,7 @@ import { encodeEnvelope } from "../../shared/protocol/envelope.js";
 import type { Store, StoredMessage } from "../../shared/store/store.js";
 import type { ChannelHub } from "./channels.js";
 import type { MsgServerConfig } from "./config.js";
+import type { OrderedStream } from "./ordered-stream.js";
 import type { Session } from "./session.js";
 import type { MsgServerStats } from "./stats.js";
 import { deliveryStream } from "./streams.js";
@@ -84,7 +85,8 @@ export class LocalTopics {
   /** Hand a committed topic message to the router for the other servers with members online. */
   route(msg: StoredMessage): void {
     const e = { type: "route-topic" as const, topic: msg.conv, from: msg.from, body: msg.body, uuid: msg.uuid, seq: msg.seq, ts: msg.ts };
-    if (this.d.channels.publish(Channel.TOPIC_SYNC, encodeEnvelope(e)) > 0) this.d.stats.topicRoutedOut++;
+    // One router, chosen by the topic: with several, each forwards a given topic's messages alone.
+    if (this.d.channels.publishOne(Channel.TOPIC_SYNC, msg.conv, encodeEnvelope(e))) this.d.stats.topicRoutedOut++;
   }
 
   /** Start delivering `name` to the session from position `start` (exclusive). */
@@ -187,13 +189,25 @@ export class LocalTopics {
 
   /** Safety net for lost topic routes: compare each topic's head with what local members have seen. */
   async sweep(): Promise<void> {
+    await this.eachHead((stream, head) => stream.behind(head));
+  }
+
+  /** A router died: topic messages it held for our members are read from the store now. */
+  async repair(): Promise<void> {
+    await this.eachHead((stream, head) => stream.catchUp(head));
+  }
+
+  private async eachHead(fn: (stream: OrderedStream<StoredMessage>, head: number) => void): Promise<void> {
     const names = this.names();
     for (let i = 0; i < names.length; i += SWEEP_SLICE) {
       const chunk = names.slice(i, i + SWEEP_SLICE);
       const heads = await this.d.store.topicHeads(chunk);
       for (const name of chunk) {
         const head = heads.get(name) ?? 0;
-        for (const s of this.members.get(name) ?? []) s.topics.get(name)?.behind(head);
+        for (const s of this.members.get(name) ?? []) {
+          const stream = s.topics.get(name);
+          if (stream) fn(stream, head);
+        }
       }
     }
   }

@@ -4,6 +4,8 @@ import { join } from "node:path";
 
 /** File name of the development HS256 key under the data dir; the shipped conf points `secretFile` at it. */
 export const DEV_KEY_FILE = "dev-token.key";
+/** File name of the development server API key under the data dir; conf/api.json's `keys` point at it. */
+export const DEV_API_KEY_FILE = "dev-api.key";
 /** kid of the development key in the shipped conf. */
 export const DEV_KEY_KID = "dev";
 
@@ -14,13 +16,13 @@ export interface DevKey {
 }
 
 /**
- * Creates `<dataDir>/dev-token.key` (48 random bytes, base64url: 64 characters, mode 0600) unless
+ * Creates `<dataDir>/dev-token.key` (or another file name: the server API's dev-api.key) (48 random bytes, base64url: 64 characters, mode 0600) unless
  * it exists. A random key per checkout instead of one in the repository: a committed key would
  * let anyone mint tokens for any deployment that forgot to replace it.
  */
-export function ensureDevKey(dataDir: string): DevKey {
+export function ensureDevKey(dataDir: string, file: string = DEV_KEY_FILE): DevKey {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const path = join(dataDir, DEV_KEY_FILE);
+  const path = join(dataDir, file);
   try {
     // "wx": create or fail, so two processes starting at once cannot write two different keys.
     writeFileSync(path, `${randomBytes(48).toString("base64url")}\n`, { mode: 0o600, flag: "wx" });

@@ -1,6 +1,6 @@
 import type { Logger } from "../log/logger.js";
 
-export type Role = "gateway" | "msg_server" | "router" | "manager" | "monitor";
+export type Role = "gateway" | "msg_server" | "router" | "manager" | "monitor" | "api";
 
 /** What each process says about itself; the monitor shows it, the gateway balances on it. */
 export interface ProcessInfo {

@@ -102,3 +102,4 @@ export function createRedisCluster(cfg: RedisConfig, log: Logger, name: string):
   cluster.on("end", () => log.debug({ redis: name }, "redis cluster connection ended"));
   return cluster;
 }
+

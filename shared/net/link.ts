@@ -8,6 +8,17 @@ import { LINE } from "../protocol/codec.js";
 import { Connection } from "./connection.js";
 import { TcpTransport } from "./tcp-transport.js";
 import { Backoff } from "./backoff.js";
+import { ErrorCode, UnavailableError, errorFromReply } from "../errors.js";
+
+/** Requests awaiting their reply on one link before new ones are refused (bounded, like every queue). */
+export const MAX_PENDING_REQUESTS = 1024;
+
+/** A reply the link waits for: `null` for its own AUTH, SUBSCRIBE_CHANNEL and SEND_PING, whose replies it consumes. */
+interface PendingReply {
+  resolve(cmd: Command): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
 
 export interface LinkOptions {
   /** msg_server address, "host:port": its identity (what the router forwards by). */
@@ -52,6 +63,12 @@ export class Link {
   private readonly log: Logger;
   /** Times the link came up; lets callers tell a reconnect from the first connect. */
   connects = 0;
+  /**
+   * One entry per command sent that gets a reply, in send order: a msg_server answers every
+   * command of a line connection exactly once and in order (handlers/index.ts), so the next
+   * OK or ERR belongs to the oldest entry. Only request() users rely on it (the api service).
+   */
+  private expect: (PendingReply | null)[] = [];
 
   constructor(private readonly opts: LinkOptions) {
     this.addr = opts.addr;
@@ -85,6 +102,36 @@ export class Link {
     return this.conn!.send(cmd);
   }
 
+  /**
+   * Send a command and wait for its reply: OK (resolved) or ERR (rejected with the typed error).
+   * Down link, too many requests waiting, or no reply within timeoutMs: IM_ERR_UNAVAILABLE. The
+   * command must be one the msg_server answers (ROUTE_* commands do not). Replies are matched by
+   * order, so a link that uses request() must not also send() commands that get a reply.
+   */
+  request(cmd: Command, timeoutMs: number): Promise<Command> {
+    if (!this.isUp) return Promise.reject(new UnavailableError(ErrorCode.IM_ERR_UNAVAILABLE, `no link to msg_server ${this.addr}`));
+    if (this.expect.length >= MAX_PENDING_REQUESTS) return Promise.reject(new UnavailableError(ErrorCode.IM_ERR_UNAVAILABLE, `msg_server ${this.addr} has too many requests waiting`));
+    return new Promise<Command>((resolve, reject) => {
+      const entry: PendingReply = {
+        resolve,
+        reject,
+        // The entry stays queued after a timeout (its reply is still coming); only the caller stops waiting.
+        timer: setTimeout(() => reject(new UnavailableError(ErrorCode.IM_ERR_UNAVAILABLE, `msg_server ${this.addr} did not answer within ${timeoutMs} ms`)), timeoutMs),
+      };
+      this.expect.push(entry);
+      if (!this.conn!.send(cmd)) {
+        this.expect.pop();
+        clearTimeout(entry.timer);
+        reject(new UnavailableError(ErrorCode.IM_ERR_UNAVAILABLE, `link to msg_server ${this.addr} is full`));
+      }
+    });
+  }
+
+  private sendOwn(conn: Connection<null>, cmd: Command): void {
+    this.expect.push(null);
+    conn.send(cmd);
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
@@ -114,12 +161,22 @@ export class Link {
     });
     this.conn = conn;
     socket.once("connect", () => {
-      conn.send({ name: Cmd.AUTH, args: [this.opts.secret] });
-      for (const ch of this.opts.channels) conn.send({ name: Cmd.SUBSCRIBE_CHANNEL, args: [ch, this.opts.subscriberId] });
+      this.sendOwn(conn, { name: Cmd.AUTH, args: [this.opts.secret] });
+      for (const ch of this.opts.channels) this.sendOwn(conn, { name: Cmd.SUBSCRIBE_CHANNEL, args: [ch, this.opts.subscriberId] });
     });
   }
 
   private onCommand(cmd: Command): void {
+    if (cmd.name === Cmd.OK || cmd.name === Cmd.ERR) {
+      // A null entry (the link's own AUTH, SUBSCRIBE_CHANNEL, SEND_PING) falls through to the handling below.
+      const entry = this.expect.shift();
+      if (entry) {
+        clearTimeout(entry.timer);
+        if (cmd.name === Cmd.OK) entry.resolve(cmd);
+        else entry.reject(errorFromReply(cmd.args));
+        return;
+      }
+    }
     if (cmd.name === Cmd.OK && cmd.args[0] === Cmd.AUTH) {
       this.up = true;
       this.connects++;
@@ -150,7 +207,7 @@ export class Link {
         c.destroy();
         return;
       }
-      c.send({ name: Cmd.SEND_PING, args: ["PING"] });
+      this.sendOwn(c, { name: Cmd.SEND_PING, args: ["PING"] });
     }, pingMs);
     this.pinger.unref();
   }
@@ -158,6 +215,14 @@ export class Link {
   private onClosed(conn: Connection<null>): void {
     if (this.conn !== conn) return;
     this.conn = null;
+    const waiting = this.expect;
+    this.expect = [];
+    for (const e of waiting) {
+      if (!e) continue;
+      clearTimeout(e.timer);
+      // Maybe done, maybe not: the caller retries with the same client message id.
+      e.reject(new UnavailableError(ErrorCode.IM_ERR_UNAVAILABLE, `link to msg_server ${this.addr} closed before it answered`));
+    }
     if (this.pinger) clearInterval(this.pinger);
     this.pinger = null;
     const wasUp = this.up;

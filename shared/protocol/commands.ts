@@ -47,6 +47,7 @@ export const Cmd = {
   CONVERSATIONS: "CONVERSATIONS",
   TYPING: "TYPING",
   FILES_URL: "FILES_URL",
+  HELP: "HELP",
   // new: server pushes
   TOPIC_GAP: "TOPIC_GAP",
   /** You were removed from a topic (REMOVE_MEMBER by its owner or an admin). */
@@ -73,8 +74,21 @@ export const Cmd = {
   /** On a msg_server's Redis control channel, not on links. */
   KICK: "KICK",
   MEMBER_REMOVED: "MEMBER_REMOVED",
+  /** On a msg_server's Redis control channel: the server API made a logged-in user a member of a topic. */
+  MEMBER_ADDED: "MEMBER_ADDED",
   /** On a msg_server's Redis control channel: a notice (receipt, presence, typing) for its local clients. */
   RELAY: "RELAY",
+  // new: internal, the server API's commands (services/api; msg_server handlers/admin-*.ts)
+  ADMIN_SEND_P2P: "ADMIN_SEND_P2P",
+  ADMIN_SEND_TOPIC: "ADMIN_SEND_TOPIC",
+  ADMIN_USER_TOPICS: "ADMIN_USER_TOPICS",
+  ADMIN_HISTORY: "ADMIN_HISTORY",
+  ADMIN_TOPIC_CREATE: "ADMIN_TOPIC_CREATE",
+  ADMIN_TOPIC_DELETE: "ADMIN_TOPIC_DELETE",
+  ADMIN_TOPIC_INFO: "ADMIN_TOPIC_INFO",
+  ADMIN_TOPIC_MEMBER: "ADMIN_TOPIC_MEMBER",
+  ADMIN_TOPIC_OWNER: "ADMIN_TOPIC_OWNER",
+  ADMIN_TOPIC_POLICY: "ADMIN_TOPIC_POLICY",
   // new: service introspection (every port)
   STATS: "STATS",
 } as const;
@@ -89,6 +103,12 @@ export const Channel = {
   SEND: "/sysctrl/send",
   TOPIC_SYNC: "/sysctrl/topic-sync",
   MONITOR: "/sysctrl/monitor",
+  /**
+   * new: every message SEND carries, for watchers (the server API's webhook). SEND goes to one
+   * router of several (each message forwarded once); a watcher must see all, and must never be
+   * picked as the one that forwards.
+   */
+  SEND_WATCH: "/sysctrl/send-watch",
 } as const;
 export type Channel = (typeof Channel)[keyof typeof Channel];
 export const ALL_CHANNELS: readonly string[] = Object.values(Channel);

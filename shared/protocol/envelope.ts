@@ -105,11 +105,22 @@ export interface MemberRemoved {
   clientId: string;
 }
 
-/** The control messages between msg_servers (Redis control bus). */
-export type Control = Kick | MemberRemoved | Relay;
-export const CONTROL_TYPES: ReadonlySet<Envelope["type"]> = new Set(["kick", "member-removed", "relay"]);
+/**
+ * `clientId` was made a member of `topic` by the server API (not by its own JOIN_TOPIC): the
+ * server holding its session starts delivering the topic after `seq` at once.
+ */
+export interface MemberAdded {
+  type: "member-added";
+  topic: string;
+  clientId: string;
+  seq: number;
+}
 
-export type Envelope = RouteP2P | RouteNack | Resync | RouteTopic | TopicPresence | SessionEvent | TopicEvent | MonitorBeat | Kick | MemberRemoved | Relay;
+/** The control messages between msg_servers (Redis control bus). */
+export type Control = Kick | MemberRemoved | MemberAdded | Relay;
+export const CONTROL_TYPES: ReadonlySet<Envelope["type"]> = new Set(["kick", "member-removed", "member-added", "relay"]);
+
+export type Envelope = RouteP2P | RouteNack | Resync | RouteTopic | TopicPresence | SessionEvent | TopicEvent | MonitorBeat | Kick | MemberRemoved | MemberAdded | Relay;
 
 /**
  * A notice (read receipt, presence, typing, topic membership) for clients of the receiving
@@ -164,6 +175,8 @@ export function encodeEnvelope(e: Envelope): Command {
       return { name: Cmd.KICK, args: [e.clientId, e.connId] };
     case "member-removed":
       return { name: Cmd.MEMBER_REMOVED, args: [e.topic, e.clientId] };
+    case "member-added":
+      return { name: Cmd.MEMBER_ADDED, args: [e.topic, e.clientId, String(e.seq)] };
     case "relay": {
       const push = noticeLine(e.notice);
       return { name: Cmd.RELAY, args: [e.except, String(e.to.length), ...e.to, String(e.topics.length), ...e.topics, push.name, ...push.args] };
@@ -299,6 +312,9 @@ export function parseEnvelope(cmd: Command): Envelope | null {
     case Cmd.MEMBER_REMOVED:
       if (a.length !== 2 || !a[0] || !a[1]) throw bad("MEMBER_REMOVED <topic> <clientId>");
       return { type: "member-removed", topic: a[0], clientId: a[1] };
+    case Cmd.MEMBER_ADDED:
+      if (a.length !== 3 || !a[0] || !a[1] || !/^\d{1,16}$/.test(a[2] ?? "")) throw bad("MEMBER_ADDED <topic> <clientId> <seq>");
+      return { type: "member-added", topic: a[0], clientId: a[1], seq: Number(a[2]) };
     case Cmd.RELAY:
       return parseRelay(a);
     default:

@@ -8,7 +8,7 @@ import { freePorts, portOpen, waitFor } from "../support/ports.js";
 import { startRedis } from "../support/redis.js";
 
 const DIST = resolve(import.meta.dirname, "../..");
-const SERVICES = ["gateway", "msg_server", "router", "manager", "monitor"] as const;
+const SERVICES = ["gateway", "msg_server", "router", "manager", "monitor", "api"] as const;
 
 function run(service: string, args: string[]) {
   return spawnSync(process.execPath, [join(DIST, "services", service, "main.js"), ...args], { encoding: "utf8", timeout: 15_000 });

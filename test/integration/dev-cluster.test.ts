@@ -4,7 +4,7 @@ import { mintToken } from "../../shared/auth/mint.js";
 import { parseConfig } from "../../shared/config/load-config.js";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { Redis } from "ioredis";
@@ -100,6 +100,21 @@ async function readmeChat(cwd: string, gateway: string, msConf: string, msPort: 
   assert.equal(reply, "OK SEND_CLIENT_ID carol");
 }
 
+/** The server API answers with the random key npm start created (data/dev-api.key, mode 0600), and only with it. */
+async function serverApiSend(port: number, dataDir: string): Promise<void> {
+  const keyFile = join(dataDir, "dev-api.key");
+  assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+  const key = readFileSync(keyFile, "utf8").trim();
+  const send = (k: string) =>
+    fetch(`http://127.0.0.1:${port}/v1/messages/p2p`, { method: "POST", headers: { authorization: `Bearer ${k}`, "content-type": "application/json" }, body: JSON.stringify({ to: "carol", body: "from the backend", clientMessageId: "npm-start-1" }) });
+  const ok = await waitFor("the server API links to a msg_server", async () => {
+    const r = await send(key).catch(() => null);
+    return r?.status === 200 ? ((await r.json()) as { seq: number }) : null;
+  }, 15_000);
+  assert.equal(ok.seq, 1);
+  assert.equal((await send(`${key}x`)).status, 401);
+}
+
 test("npm start: own redis apart from the conf files' one, one-line refusal of a second start, crashes restarted, SIGTERM to npm stops everything", { timeout: 120_000 }, async (t) => {
   // Stands in for the machine's Redis on 6379, which the shipped conf files name.
   const systemRedis = await startRedis({ aof: false });
@@ -109,8 +124,9 @@ test("npm start: own redis apart from the conf files' one, one-line refusal of a
   const run = d.npmStart();
   await run.running();
   assert.match(run.out, new RegExp(`redis +127\\.0\\.0\\.1:${p.privateRedis} +up +private redis-server, data in .*AOF on`));
-  for (const port of [p.gateway, p.ms1, p.ms2, p.router, p.manager, p.monitor]) assert.match(run.out, new RegExp(`:${port} +up `), `port ${port} reported up`);
+  for (const port of [p.gateway, p.ms1, p.ms2, p.router, p.manager, p.monitor, p.api]) assert.match(run.out, new RegExp(`:${port} +up `), `port ${port} reported up`);
   assert.match(run.out, new RegExp(`dashboard http://127\\.0\\.0\\.1:${p.http}/`));
+  await serverApiSend(p.api, run.dataDir);
   await chat(`127.0.0.1:${p.gateway}`, run.dataDir);
   await readmeChat(d.dir, `127.0.0.1:${p.gateway}`, `conf/msg_server.${p.ms1}.json`, p.ms1);
 

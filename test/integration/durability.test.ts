@@ -4,6 +4,8 @@ import { startCluster, type Cluster, type ServiceProc } from "../support/cluster
 import { reconnecting, verify } from "../support/reconnecting.js";
 import { Tracker } from "../support/tracker.js";
 import { sleep, waitFor } from "../support/ports.js";
+import { Cmd } from "../../shared/protocol/commands.js";
+import { ErrorCode, type ImError } from "../../shared/errors.js";
 
 /**
  * The delivery guarantee (docs/PROTOCOL.md "Delivery guarantee"): an OK to a send means the
@@ -94,6 +96,8 @@ test("durability under crashes", { timeout: 300_000 }, async (t) => {
     tr.acked.set("m40", before.uuid);
     await cl.redis.kill();
     await sleep(300);
+    // A command that needs Redis says so (retry later), not IM_ERR_INTERNAL (a bug, ERRORS.md).
+    await assert.rejects(tx.request({ name: Cmd.ONLINE_USERS, args: [] }), (e: ImError) => e.code === ErrorCode.IM_ERR_UNAVAILABLE && /Redis/.test(e.message));
     await cl.redis.restart();
     await tr.sendAll(() => tx, "rx4", 41, 40);
     const after = await tx.sendP2P("rx4", "m81", "m81");

@@ -26,7 +26,11 @@ export const TEST_CLIENT_AUTH = {
 const TEST_LIMITS = { loginAttemptsPerAddress: 1_000_000, maxConnectionsPerAddress: 1_000_000, failedAuthPerAddress: 1_000_000, sendMessagesPerSec: 1_000_000, sendBurstMessages: 1_000_000, sendBytesPerSec: 1e12, sendBurstBytes: 1e12 };
 const DIST = resolve(import.meta.dirname, "../..");
 
-export type ServiceName = "gateway" | "msg_server" | "router" | "manager" | "monitor";
+export type ServiceName = "gateway" | "msg_server" | "router" | "manager" | "monitor" | "api";
+/** The key the test clusters' server API accepts (`Authorization: Bearer ${TEST_API_KEY}`). */
+export const TEST_API_KEY = "test-server-api-key-0123456789abcdef-xyz";
+/** A second key, limited to 20 requests per second (rate limit tests). */
+export const TEST_SLOW_API_KEY = "test-server-api-slow-key-0123456789abcdef";
 
 /** One service as a real OS process with its own conf file. */
 export class ServiceProc {
@@ -93,8 +97,14 @@ export interface ClusterOptions {
   msgServers?: number;
   gateway?: boolean;
   router?: boolean;
+  /** How many routers (default 1; `router: false` means none). Each gets its own id and port. */
+  routers?: number;
   manager?: boolean;
+  /** How many managers when `manager` is set (default 1). */
+  managers?: number;
   monitor?: boolean;
+  /** The server API (services/api), keyed with TEST_API_KEY; its URL is `Cluster.apiUrl`. */
+  api?: boolean;
   /** Extra config keys per service. */
   conf?: Partial<Record<ServiceName, Record<string, unknown>>>;
   redis?: TestRedis;
@@ -123,10 +133,17 @@ export interface Cluster {
   redis: TestRedis;
   gateway: ServiceProc | null;
   msgServers: ServiceProc[];
+  /** The first router (or null). */
   router: ServiceProc | null;
+  routers: ServiceProc[];
+  /** The first manager (or null). */
   manager: ServiceProc | null;
+  managers: ServiceProc[];
   monitor: ServiceProc | null;
   monitorHttpPort: number;
+  api: ServiceProc | null;
+  /** With `api`: "http://127.0.0.1:<port>". */
+  apiUrl: string;
   /** With `ws`: msg_server i's WebSocket port, and the gateway's HTTP port (GET /v1/endpoint). */
   wsPorts: number[];
   /** TLS listeners (with `tls`): one per msg_server, in order, and the gateway's. */
@@ -143,7 +160,7 @@ export interface Cluster {
   client(id: string, opts?: ClientOptions & { via?: string; setup?: (c: FishChatClient) => void; token?: string | null }): Promise<FishChatClient>;
   /** A token for `id` that the cluster's msg_servers accept ("" when the cluster runs clientAuth mode "none"). */
   token(id: string, ttlSec?: number): Promise<string>;
-  /** Wait until the router has a live link to every running msg_server. */
+  /** Wait until every running router has a live link to every running msg_server. */
   routerReady(): Promise<void>;
   /** The cluster's embedded store, opened from this process (LMDB is multi-process), to check what was stored. */
   store(): Promise<Store>;
@@ -159,7 +176,13 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
   const n = o.msgServers ?? 2;
   const dir = mkdtempSync(join(tmpdir(), "fc-cluster-"));
   const redis = o.redisCluster ? noStandaloneRedis() : (o.redis ?? (await startRedis()));
-  const ports = await freePorts(n + 5 + (o.ws ? n + 1 : 0) + (o.tls ? n + 1 : 0));
+  const nRouters = o.router === false ? 0 : (o.routers ?? 1);
+  const nManagers = o.manager ? (o.managers ?? 1) : 0;
+  const extraBase = n + 5 + (o.ws ? n + 1 : 0) + (o.tls ? n + 1 : 0);
+  const nExtra = Math.max(0, nRouters - 1) + Math.max(0, nManagers - 1);
+  const ports = await freePorts(extraBase + nExtra + (o.api ? 1 : 0));
+  const extraPorts = ports.slice(extraBase, extraBase + nExtra);
+  const apiPort = o.api ? ports[extraBase + nExtra]! : 0;
   const msPorts = ports.slice(0, n);
   const [gwPort, routerPort, managerPort, monitorPort, httpPort] = ports.slice(n) as [number, number, number, number, number];
   const seeds = msPorts.map((p) => `127.0.0.1:${p}`);
@@ -219,11 +242,24 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
           gwPort,
           dir,
         );
-  const router =
-    o.router === false ? null : new ServiceProc("router", writeConf("router", { ...common, ...links, listen: `127.0.0.1:${routerPort}`, ...o.conf?.router }), routerPort, dir);
-  const manager = o.manager
-    ? new ServiceProc("manager", writeConf("manager", { ...common, ...links, listen: `127.0.0.1:${managerPort}`, ...o.conf?.manager, store: { ...store, ...(o.conf?.manager?.store as object | undefined) } }), managerPort, dir)
-    : null;
+  const routerPorts = [routerPort, ...extraPorts.slice(0, nRouters - 1)].slice(0, nRouters);
+  const managerPorts = [managerPort, ...extraPorts.slice(Math.max(0, nRouters - 1))].slice(0, nManagers);
+  // The first keeps the plain name ("router.json", "manager.json") that tests read.
+  const suffix = (i: number, p: number) => (i === 0 ? "" : `.${p}`);
+  const routers = routerPorts.map(
+    (p, i) => new ServiceProc("router", writeConf(`router${suffix(i, p)}`, { ...common, ...links, listen: `127.0.0.1:${p}`, id: `router-${p}`, ...o.conf?.router }), p, dir),
+  );
+  const managers = managerPorts.map(
+    (p, i) =>
+      new ServiceProc(
+        "manager",
+        writeConf(`manager${suffix(i, p)}`, { ...common, ...links, listen: `127.0.0.1:${p}`, id: `manager-${p}`, ...o.conf?.manager, store: { ...store, ...(o.conf?.manager?.store as object | undefined) } }),
+        p,
+        dir,
+      ),
+  );
+  const router = routers[0] ?? null;
+  const manager = managers[0] ?? null;
   const monitor = o.monitor
     ? new ServiceProc(
         "monitor",
@@ -240,11 +276,19 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
       )
     : null;
 
+  const api = o.api
+    ? new ServiceProc(
+        "api",
+        writeConf("api", { ...common, ...links, listen: `127.0.0.1:${apiPort}`, id: `api-${apiPort}`, keys: [{ name: "test", value: TEST_API_KEY }, { name: "slow", value: TEST_SLOW_API_KEY, requestsPerSec: 20 }], ...o.conf?.api }),
+        apiPort,
+        dir,
+      )
+    : null;
   for (const [i, p] of wsPorts.entries()) msgServers[i]!.alsoPorts.push(p);
   for (const [i, p] of tlsPorts.entries()) msgServers[i]!.alsoPorts.push(p);
   if (gateway && gatewayTlsPort) gateway.alsoPorts.push(gatewayTlsPort);
   if (gateway && gatewayHttpPort) gateway.alsoPorts.push(gatewayHttpPort);
-  const all = [...msgServers, gateway, router, manager, monitor].filter((s): s is ServiceProc => s !== null);
+  const all = [...msgServers, gateway, ...routers, ...managers, monitor, api].filter((s): s is ServiceProc => s !== null);
   let opened: Promise<Store> | null = null;
   const cluster: Cluster = {
     dir,
@@ -252,9 +296,13 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
     gateway,
     msgServers,
     router,
+    routers,
     manager,
+    managers,
     monitor,
     monitorHttpPort: httpPort,
+    api,
+    apiUrl: api ? `http://127.0.0.1:${apiPort}` : "",
     token(id, ttlSec = 3600) {
       const auth = (o.conf?.msg_server?.clientAuth as { mode?: string } | undefined) ?? TEST_CLIENT_AUTH;
       if (auth.mode === "none") return Promise.resolve("");
@@ -275,9 +323,10 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
       return c;
     },
     async routerReady() {
-      if (!router) return;
       const want = msgServers.filter((m) => m.running).length;
-      await waitFor("router links to every msg_server", async () => (await statsOf(router)).linksUp === want, 15_000);
+      for (const r of routers.filter((x) => x.running)) {
+        await waitFor(`router ${r.port} links to every msg_server`, async () => (await statsOf(r)).linksUp === want, 15_000);
+      }
     },
     store() {
       opened ??= openLmdbStore({ path: join(store.dataDir, "store"), limits: { inboxMaxPending: 10_000 } });
@@ -297,6 +346,13 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
       await waitFor("gateway sees every msg_server", async () => (await statsOf(gateway)).liveMsgServers === n, 15_000);
     }
     await cluster.routerReady();
+    if (api) {
+      // Up once it has a link to every msg_server (its /healthz counts them).
+      await waitFor("api links to every msg_server", async () => {
+        const r = await fetch(`${cluster.apiUrl}/healthz`).catch(() => null);
+        return r !== null && ((await r.json()) as { msgServers: number }).msgServers === n;
+      }, 15_000);
+    }
   } catch (err) {
     // Without a test context nobody else would stop what already started.
     if (!t) await cluster.stop();

@@ -38,6 +38,8 @@ export interface DevPorts {
   monitor: number;
   http: number;
   privateRedis: number;
+  /** The server API's HTTP port. */
+  api: number;
 }
 
 /** A temp directory with a package.json (the start script) and conf files on free ports. */
@@ -66,11 +68,13 @@ export class DevDir {
     this.write("router.json", { ...common, listen: `127.0.0.1:${p.router}`, msgServerList: seeds });
     this.write("manager.json", { ...common, listen: `127.0.0.1:${p.manager}`, msgServerList: seeds, store });
     this.write("monitor.json", { ...common, listen: `127.0.0.1:${p.monitor}`, msgServerList: seeds, http: { host: "127.0.0.1", port: p.http } });
+    // As in the shipped conf: the key file the supervisor creates in its data dir.
+    this.write("api.json", { ...common, listen: `127.0.0.1:${p.api}`, msgServerList: seeds, keys: [{ name: "dev", file: "./data/dev-api.key" }] });
   }
 
   static async create(t: TestContext, confRedisPort: number): Promise<DevDir> {
-    const [gateway, ms1, ms2, router, manager, monitor, http, privateRedis] = (await freePorts(8)) as [number, number, number, number, number, number, number, number];
-    const d = new DevDir({ gateway, ms1, ms2, router, manager, monitor, http, privateRedis }, confRedisPort);
+    const [gateway, ms1, ms2, router, manager, monitor, http, privateRedis, api] = (await freePorts(9)) as [number, number, number, number, number, number, number, number, number];
+    const d = new DevDir({ gateway, ms1, ms2, router, manager, monitor, http, privateRedis, api }, confRedisPort);
     t.after(() => d.cleanup());
     return d;
   }

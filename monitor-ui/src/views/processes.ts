@@ -23,6 +23,8 @@ function keyStats(p: ProcessView): string {
       return `${links} up · ${count(s.errors ?? 0, "error")}`;
     case "monitor":
       return `${links} up`;
+    case "api":
+      return `${links} up · ${int(s.requests ?? 0)} requests · ${int(s.sent ?? 0)} sent`;
   }
 }
 

@@ -1,5 +1,6 @@
 import { Cmd, type Command } from "../../../shared/protocol/commands.js";
-import { CommandError, ErrorCode } from "../../../shared/errors.js";
+import { CommandError, ErrorCode, UnavailableError } from "../../../shared/errors.js";
+import { isRedisUnavailable } from "../../../shared/bus/redis-errors.js";
 import { errorReply } from "../../../shared/protocol/dialect.js";
 import type { Conn } from "../session.js";
 import type { HandlerContext } from "../context.js";
@@ -10,10 +11,14 @@ import { createTopic, joinTopic, quitTopic, sendTopic, topicAck } from "./topics
 import { inviteTopic, removeMember, topicAdmin, topicInfo, topicOwner, topicPolicy } from "./topic-admin.js";
 import { history, listTopics, myTopics, onlineUsers, topicMembers } from "./queries.js";
 import { conversations, filesUrl, read, typing } from "./conversations.js";
+import { help } from "./help.js";
+import { adminSendP2P, adminSendTopic } from "./admin-send.js";
+import { adminTopicCreate, adminTopicDelete, adminTopicInfo, adminTopicMember, adminTopicOwner, adminTopicPolicy } from "./admin-topics.js";
+import { adminHistory, adminUserTopics } from "./admin-queries.js";
 import { auth, resync, routeP2P, routeTopic, stats, subscribe, unsubscribe } from "./internal.js";
 
 /** One handler per command. Anything else is IM_ERR_UNKNOWN_COMMAND. */
-const HANDLERS: Record<string, Handler> = {
+export const HANDLERS: Readonly<Record<string, Handler>> = {
   [Cmd.SEND_CLIENT_ID]: login,
   [Cmd.SEND_PING]: ping,
   [Cmd.LOGOUT]: logout,
@@ -40,6 +45,7 @@ const HANDLERS: Record<string, Handler> = {
   [Cmd.CONVERSATIONS]: conversations,
   [Cmd.TYPING]: typing,
   [Cmd.FILES_URL]: filesUrl,
+  [Cmd.HELP]: help,
   [Cmd.AUTH]: auth,
   [Cmd.SUBSCRIBE_CHANNEL]: subscribe,
   [Cmd.UNSUBSCRIBE_CHANNEL]: unsubscribe,
@@ -47,6 +53,16 @@ const HANDLERS: Record<string, Handler> = {
   [Cmd.ROUTE_MESSAGE_TOPIC]: routeTopic,
   [Cmd.RESYNC]: resync,
   [Cmd.STATS]: stats,
+  [Cmd.ADMIN_SEND_P2P]: adminSendP2P,
+  [Cmd.ADMIN_SEND_TOPIC]: adminSendTopic,
+  [Cmd.ADMIN_USER_TOPICS]: adminUserTopics,
+  [Cmd.ADMIN_HISTORY]: adminHistory,
+  [Cmd.ADMIN_TOPIC_CREATE]: adminTopicCreate,
+  [Cmd.ADMIN_TOPIC_DELETE]: adminTopicDelete,
+  [Cmd.ADMIN_TOPIC_INFO]: adminTopicInfo,
+  [Cmd.ADMIN_TOPIC_MEMBER]: adminTopicMember,
+  [Cmd.ADMIN_TOPIC_OWNER]: adminTopicOwner,
+  [Cmd.ADMIN_TOPIC_POLICY]: adminTopicPolicy,
 };
 
 /**
@@ -86,12 +102,19 @@ function run(ctx: HandlerContext, conn: Conn, cmd: Command): Reply | Promise<Rep
   } catch (e) {
     ctx.stats.errors++;
     if (!(e instanceof CommandError) && !(e instanceof Error && "code" in e)) conn.log.error({ err: e, cmd: cmd.name }, "handler threw");
-    return errorReply(e);
+    return errorReply(unavailableIfRedisDown(e));
   }
   if (result instanceof Promise) {
-    result.catch(() => {
+    return result.catch((e: unknown) => {
       ctx.stats.errors++;
+      throw unavailableIfRedisDown(e);
     });
   }
   return result;
+}
+
+/** A command that failed because Redis is unreachable: IM_ERR_UNAVAILABLE, worded for people. */
+function unavailableIfRedisDown(e: unknown): unknown {
+  if (!isRedisUnavailable(e)) return e;
+  return new UnavailableError(ErrorCode.IM_ERR_UNAVAILABLE, "the cluster's Redis cannot be reached; try again shortly", { cause: e });
 }

@@ -21,7 +21,7 @@ export const sendP2P: Handler = {
     const body = checkBody(ctx, cmd.args[1]!);
     const from = cmd.args[2];
     if (from !== undefined && from !== "" && from !== s.clientId) {
-      throw new CommandError(ErrorCode.IM_ERR_FROM_MISMATCH, `from is ${from} but this session is ${s.clientId}`);
+      throw new CommandError(ErrorCode.IM_ERR_FROM_MISMATCH, `from is ${from} but this session is ${s.clientId} (a message of several words must be quoted: SEND_MESSAGE_P2P ${to} "hi there")`);
     }
     const cmid = checkCmid(cmd.args[3]);
     admitSend(ctx, s, Buffer.byteLength(body));

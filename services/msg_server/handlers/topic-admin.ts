@@ -61,7 +61,7 @@ export const removeMember: Handler = {
 };
 
 /** Where the removed member is logged in, its deliveries of the topic stop now. */
-async function stopDeliveries(ctx: HandlerContext, topic: string, clientId: string): Promise<void> {
+export async function stopDeliveries(ctx: HandlerContext, topic: string, clientId: string): Promise<void> {
   const loc = await ctx.directory.lookup(clientId).catch(() => null);
   if (!loc || loc.serverId === ctx.serverId) {
     ctx.memberRemoved(topic, clientId);
@@ -70,6 +70,20 @@ async function stopDeliveries(ctx: HandlerContext, topic: string, clientId: stri
   await ctx.control.send(loc.serverId, { type: "member-removed", topic, clientId }).catch((err: unknown) => {
     // Best effort: that server's session still stops at its next login; membership is already gone.
     ctx.log.warn({ err, topic, clientId }, "could not tell the member's server about the removal");
+  });
+}
+
+/** Where a member added by the server API is logged in, deliveries of the topic after `seq` start now. */
+export async function startDeliveries(ctx: HandlerContext, topic: string, clientId: string, seq: number): Promise<void> {
+  const loc = await ctx.directory.lookup(clientId).catch(() => null);
+  if (!loc) return;
+  if (loc.serverId === ctx.serverId) {
+    ctx.memberAdded(topic, clientId, seq);
+    return;
+  }
+  await ctx.control.send(loc.serverId, { type: "member-added", topic, clientId, seq }).catch((err: unknown) => {
+    // Best effort: the member's next login syncs the topic from its cursor.
+    ctx.log.warn({ err, topic, clientId }, "could not tell the member's server about the addition");
   });
 }
 

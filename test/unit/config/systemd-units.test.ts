@@ -8,7 +8,7 @@ import { SERVICE_NODE_FLAGS } from "../../../shared/runtime-flags.js";
 
 const ROOT = resolve(import.meta.dirname, "../../../..");
 const DIR = join(ROOT, "deploy/systemd");
-const BINARIES = ["gateway", "msg_server", "router", "manager", "monitor"];
+const BINARIES = ["gateway", "msg_server", "router", "manager", "monitor", "api"];
 const unitFile = (bin: string) => (bin === "msg_server" ? "fishchat-msg_server@.service" : `fishchat-${bin}.service`);
 
 /** `Key=value` lines by section; repeated keys keep every value, as systemd does. */
