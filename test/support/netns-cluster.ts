@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -8,7 +9,7 @@ import { mintToken } from "../../shared/auth/mint.js";
 import { parseConfig } from "../../shared/config/load-config.js";
 import { Cmd } from "../../shared/protocol/commands.js";
 import { SERVICE_NODE_FLAGS } from "../../shared/runtime-flags.js";
-import { SECRET, TEST_CLIENT_AUTH, TEST_LIMITS } from "./cluster.js";
+import { TEST_CLIENT_AUTH, TEST_LIMITS } from "./cluster.js";
 import { createNetwork, type Host, type Network } from "./netns.js";
 import { waitFor } from "./ports.js";
 
@@ -39,7 +40,9 @@ export async function startNetnsCluster(conf: { msg_server?: Record<string, unkn
   const dir = mkdtempSync(join(tmpdir(), "fc-nscluster-"));
   const [redisHost, ms1, ms2, infra] = ["redis", "ms1", "ms2", "infra"].map((n) => net.host(n)) as [Host, Host, Host, Host];
   const procs: ChildProcess[] = [];
-  const common = { clusterSecret: SECRET, redis: { host: redisHost.addr, port: 6379 }, heartbeatMs: 250, registryTtlMs: 1500 };
+  // Listeners on a non-loopback address need a cluster secret of 32 bytes or more (a fresh one per run).
+  const secret = randomBytes(24).toString("base64");
+  const common = { clusterSecret: secret, redis: { host: redisHost.addr, port: 6379 }, heartbeatMs: 250, registryTtlMs: 1500 };
   const run = (h: Host, name: string, cmd: string, args: string[]) => {
     const log = createWriteStream(join(dir, `${name}.log`));
     const p = h.spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -74,7 +77,7 @@ export async function startNetnsCluster(conf: { msg_server?: Record<string, unkn
     const c = new FishChatClient({ heartbeatMs: 0, requestTimeoutMs: 2000 });
     try {
       await c.connect(fwd.addr);
-      if (port === MS_PORT) await c.request({ name: Cmd.AUTH, args: [SECRET] });
+      if (port === MS_PORT) await c.request({ name: Cmd.AUTH, args: [secret] });
       const r = await c.request({ name: Cmd.STATS, args: [] });
       return (JSON.parse(r.args[1] ?? "{}") as { stats: Record<string, number> }).stats;
     } finally {
