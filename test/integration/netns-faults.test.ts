@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { FishChatClient } from "../../shared/client/client.js";
 import { netemAvailable, netnsAvailable } from "../support/netns.js";
 import { startNetnsCluster, type NetnsCluster } from "../support/netns-cluster.js";
-import { sleep } from "../support/ports.js";
+import { sleep, waitFor } from "../support/ports.js";
 import { verify } from "../support/reconnecting.js";
 import { Tracker } from "../support/tracker.js";
 
@@ -81,6 +81,35 @@ test(`network faults between hosts${reason ? ` (skipped: ${reason})` : ""}`, { s
     t.diagnostic(`partition: ms1 read ${pullsDuring} times from the store while cut off; all delivered ${Date.now() - healedAt} ms after the heal (sending included)`);
     // Cut off from the router, ms1's recipient got ms2's messages from the shared store (its sweep).
     assert.ok(pullsDuring > 0, "messages reached ms1's recipient through the store during the partition");
+  });
+
+  await t.test("split session: the same id logs in on ms2 while ms1 is cut off; one copy is closed soon after the heal", async () => {
+    const closedAt: [number, number] = [0, 0];
+    const first = await cl.client(0, "split-id");
+    first.once("close", () => (closedAt[0] = Date.now()));
+    await cl.net.partition(ms1);
+    let healedAt = 0;
+    try {
+      // ms2 claims the id in Redis; the kick on the control bus cannot reach ms1.
+      const second = await cl.client(1, "split-id");
+      second.once("close", () => (closedAt[1] = Date.now()));
+      await sleep(1500);
+      assert.equal(closedAt[0], 0, "cut off, ms1 cannot know: both copies are live (the split)");
+      await cl.net.heal(ms1);
+      healedAt = Date.now();
+      await waitFor("one copy closed", () => closedAt[0] > 0 || closedAt[1] > 0, 15_000, 50);
+      const which = closedAt[0] > 0 ? 0 : 1;
+      const splitMs = closedAt[which] - healedAt;
+      await sleep(1500);
+      t.diagnostic(`split resolved ${splitMs} ms after the heal: ${which === 0 ? "ms1's (older) copy" : "ms2's (newer) copy"} closed`);
+      // Bound (docs/ARCHITECTURE.md "Deployment"): the next session refresh, every sessionTtlMs / 3 (at least 1 s), once Redis answers again.
+      assert.ok(splitMs <= Math.max(1000, SESSION_TTL_MS / 3) + 5000, `resolved within the refresh period plus 5 s (${splitMs} ms)`);
+      assert.equal(closedAt[1 - which], 0, "exactly one copy remains");
+      first.close();
+      second.close();
+    } finally {
+      if (!healedAt) await cl.net.heal(ms1);
+    }
   });
 
   await t.test(`netem delay 50ms loss 1% on the router's host${netemReason ? ` (skipped: ${netemReason})` : ""}`, { skip: netemReason ?? false }, async () => {

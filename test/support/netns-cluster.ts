@@ -42,7 +42,9 @@ export async function startNetnsCluster(conf: { msg_server?: Record<string, unkn
   const procs: ChildProcess[] = [];
   // Listeners on a non-loopback address need a cluster secret of 32 bytes or more (a fresh one per run).
   const secret = randomBytes(24).toString("base64");
-  const common = { clusterSecret: secret, redis: { host: redisHost.addr, port: 6379 }, heartbeatMs: 250, registryTtlMs: 1500 };
+  // Redis on a non-loopback address: protected mode refuses it without a password, and it should have one.
+  const redisPassword = randomBytes(24).toString("hex");
+  const common = { clusterSecret: secret, redis: { host: redisHost.addr, port: 6379, password: redisPassword }, heartbeatMs: 250, registryTtlMs: 1500 };
   const run = (h: Host, name: string, cmd: string, args: string[]) => {
     const log = createWriteStream(join(dir, `${name}.log`));
     const p = h.spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -56,7 +58,7 @@ export async function startNetnsCluster(conf: { msg_server?: Record<string, unkn
     writeFileSync(f, JSON.stringify(conf, null, 2));
     return run(h, name, process.execPath, [...SERVICE_NODE_FLAGS, join(DIST, "services", name.replace(/\d+$/, ""), "main.js"), `-conf_file=${f}`]);
   };
-  run(redisHost, "redis", "redis-server", ["--bind", redisHost.addr, "--port", "6379", "--save", "", "--appendonly", "no", "--dir", dir]);
+  run(redisHost, "redis", "redis-server", ["--bind", redisHost.addr, "--port", "6379", "--requirepass", redisPassword, "--save", "", "--appendonly", "no", "--dir", dir]);
   const seeds = [ms1, ms2].map((h) => `${h.addr}:${MS_PORT}`);
   for (const [i, h] of [ms1, ms2].entries()) {
     service(h, `msg_server${i + 1}`, {
