@@ -111,9 +111,9 @@ export const storeSchema = z
     /**
      * LMDB: a write of ours pending this long makes us look for a process sharing the store that
      * is stopped (SIGSTOP, debugger, cgroup freeze) and so holds its write lock for everyone, and
-     * kill it (shared/store/lmdb-stall-guard.ts). 0 never kills. @default 1000
+     * kill it (shared/store/lmdb-stall-guard.ts). 0 never kills. @default 500
      */
-    stalledWriterKillMs: z.number().int().nonnegative().default(1000),
+    stalledWriterKillMs: z.number().int().nonnegative().default(500),
   })
   .prefault({});
 export type StoreConfig = z.output<typeof storeSchema>;

@@ -33,7 +33,7 @@ export interface LmdbStoreOptions {
   durability?: Durability;
   limits: StoreLimits;
   log?: { warn(obj: object, msg: string): void };
-  /** A write pending this long looks for a stopped process holding the write lock and kills it (lmdb-stall-guard.ts); 0: never. Default 1000. */
+  /** A write pending this long looks for a stopped process holding the write lock and kills it (lmdb-stall-guard.ts); 0: never. Default 500. */
   stalledWriterKillMs?: number;
 }
 
@@ -58,7 +58,7 @@ export async function openLmdbStore(opts: LmdbStoreOptions): Promise<Store> {
   if (swept > 0) opts.log?.warn({ path: opts.path, swept }, "removed the chunks of attachment uploads whose process died");
   const fresh = withFreshReads(lmdbStore(dbs, opts.limits), dbs);
   const flushed = opts.durability === "flush" ? withFlushedWrites(fresh, dbs) : fresh;
-  const guard = new StallGuard({ afterMs: opts.stalledWriterKillMs ?? 1000, readerList: () => dbs.env.readerList(), log: opts.log });
+  const guard = new StallGuard({ afterMs: opts.stalledWriterKillMs ?? 500, readerList: () => dbs.env.readerList(), log: opts.log });
   const store = withStallGuard(flushed, guard);
   opened.set(store, dbs);
   return store;

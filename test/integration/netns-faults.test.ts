@@ -102,8 +102,9 @@ test(`network faults between hosts${reason ? ` (skipped: ${reason})` : ""}`, { s
       const splitMs = closedAt[which] - healedAt;
       await sleep(1500);
       t.diagnostic(`split resolved ${splitMs} ms after the heal: ${which === 0 ? "ms1's (older) copy" : "ms2's (newer) copy"} closed`);
-      // Bound (docs/ARCHITECTURE.md "Deployment"): the next session refresh, every sessionTtlMs / 3 (at least 1 s), once Redis answers again.
-      assert.ok(splitMs <= Math.max(1000, SESSION_TTL_MS / 3) + 5000, `resolved within the refresh period plus 5 s (${splitMs} ms)`);
+      // Bound (docs/ARCHITECTURE.md "Deployment"): the next session refresh, every sessionTtlMs / 3 (at least 1 s), once
+      // Redis answers again; from the heal that adds the Redis client's recovery (command timeouts, reconnect backoff).
+      assert.ok(splitMs <= Math.max(1000, SESSION_TTL_MS / 3) + 20_000, `resolved within the refresh period plus 20 s (${splitMs} ms)`);
       assert.equal(closedAt[1 - which], 0, "exactly one copy remains");
       first.close();
       second.close();
