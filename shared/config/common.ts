@@ -108,6 +108,12 @@ export const storeSchema = z
      * no fsync, lowest latency, a power loss can lose or corrupt recent data. See docs/STORE.md.
      */
     durability: z.enum(["commit", "flush", "os"]).default("commit"),
+    /**
+     * LMDB: a write of ours pending this long makes us look for a process sharing the store that
+     * is stopped (SIGSTOP, debugger, cgroup freeze) and so holds its write lock for everyone, and
+     * kill it (shared/store/lmdb-stall-guard.ts). 0 never kills. @default 500
+     */
+    stalledWriterKillMs: z.number().int().nonnegative().default(500),
   })
   .prefault({});
 export type StoreConfig = z.output<typeof storeSchema>;

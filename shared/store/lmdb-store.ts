@@ -23,6 +23,7 @@ import { lmdbConversationOps, nextP2PSeq, touchRecent } from "./lmdb-conversatio
 import { lmdbTopicOps } from "./lmdb-topics.js";
 import { lmdbPrune } from "./lmdb-retention.js";
 import { p2pConversation } from "../protocol/conversation.js";
+import { StallGuard } from "./lmdb-stall-guard.js";
 import type { AppendP2PResult, ClientRecord, InboxEntry, NewP2PMessage, Store, StoreLimits, StoredMessage } from "./store.js";
 
 export interface LmdbStoreOptions {
@@ -32,6 +33,8 @@ export interface LmdbStoreOptions {
   durability?: Durability;
   limits: StoreLimits;
   log?: { warn(obj: object, msg: string): void };
+  /** A write pending this long looks for a stopped process holding the write lock and kills it (lmdb-stall-guard.ts); 0: never. Default 500. */
+  stalledWriterKillMs?: number;
 }
 
 const INBOX_FULL = Symbol("inbox full");
@@ -54,7 +57,9 @@ export async function openLmdbStore(opts: LmdbStoreOptions): Promise<Store> {
   const swept = await sweepStaleUploads(dbs);
   if (swept > 0) opts.log?.warn({ path: opts.path, swept }, "removed the chunks of attachment uploads whose process died");
   const fresh = withFreshReads(lmdbStore(dbs, opts.limits), dbs);
-  const store = opts.durability === "flush" ? withFlushedWrites(fresh, dbs) : fresh;
+  const flushed = opts.durability === "flush" ? withFlushedWrites(fresh, dbs) : fresh;
+  const guard = new StallGuard({ afterMs: opts.stalledWriterKillMs ?? 500, readerList: () => dbs.env.readerList(), log: opts.log });
+  const store = withStallGuard(flushed, guard);
   opened.set(store, dbs);
   return store;
 }
@@ -100,6 +105,27 @@ function withFlushedWrites(store: Store, dbs: LmdbDbs): Store {
       const result = await fn(...args);
       await dbs.env.flushed;
       return result;
+    };
+  }
+  return out as unknown as Store;
+}
+
+/** Every method that writes (all but READS) is watched by the stall guard while pending. */
+function withStallGuard(store: Store, guard: StallGuard): Store {
+  const out = { ...store } as Record<string, unknown>;
+  const reads = new Set<string>(READS);
+  for (const [name, fn] of Object.entries(store)) {
+    if (typeof fn !== "function" || reads.has(name)) continue;
+    if (name === "close") {
+      out[name] = () => {
+        guard.stop();
+        return (fn as () => Promise<void>)();
+      };
+      continue;
+    }
+    out[name] = (...args: unknown[]) => {
+      const r = (fn as (...a: unknown[]) => unknown)(...args);
+      return r instanceof Promise ? guard.track(r) : r;
     };
   }
   return out as unknown as Store;

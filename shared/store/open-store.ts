@@ -20,6 +20,8 @@ export interface StoreConfig {
   attachmentMaxBytes?: number;
   /** LMDB only: when an acknowledged write counts as safe (lmdb-layout.ts). MongoDB always writes w: "majority". */
   durability?: Durability;
+  /** LMDB only: see lmdb-stall-guard.ts. */
+  stalledWriterKillMs?: number;
 }
 
 export interface StoreLog {
@@ -33,5 +35,5 @@ export async function openStore(cfg: StoreConfig, log?: StoreLog): Promise<Store
   if (uri) {
     return openMongoStore({ uri, dbName: cfg.mongoDb, limits, log });
   }
-  return openLmdbStore({ path: path.join(cfg.dataDir, "store"), limits, log, durability: cfg.durability });
+  return openLmdbStore({ path: path.join(cfg.dataDir, "store"), limits, log, durability: cfg.durability, stalledWriterKillMs: cfg.stalledWriterKillMs });
 }

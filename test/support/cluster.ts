@@ -22,8 +22,8 @@ export const TEST_CLIENT_AUTH = {
   mode: "token" as const,
   keys: [{ kid: "test", alg: "HS256" as const, secret: "test-cluster-token-key-0123456789abcdef" }],
 };
-/** Every test client comes from 127.0.0.1: per-address limits are raised, except where a test sets its own. */
-const TEST_LIMITS = { loginAttemptsPerAddress: 1_000_000, maxConnectionsPerAddress: 1_000_000, failedAuthPerAddress: 1_000_000, sendMessagesPerSec: 1_000_000, sendBurstMessages: 1_000_000, sendBytesPerSec: 1e12, sendBurstBytes: 1e12 };
+/** Every test client comes from 127.0.0.1: per-address limits are raised, except where a test sets its own (netns-cluster.ts too). */
+export const TEST_LIMITS = { loginAttemptsPerAddress: 1_000_000, maxConnectionsPerAddress: 1_000_000, failedAuthPerAddress: 1_000_000, sendMessagesPerSec: 1_000_000, sendBurstMessages: 1_000_000, sendBytesPerSec: 1e12, sendBurstBytes: 1e12 };
 const DIST = resolve(import.meta.dirname, "../..");
 
 export type ServiceName = "gateway" | "msg_server" | "router" | "manager" | "monitor" | "api";
