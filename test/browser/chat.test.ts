@@ -192,13 +192,13 @@ test(
       await item(bob, "p2p:alice").click();
       await msg(bob, "hello bob").waitFor();
       // bob has it on screen: alice sees it read.
-      await msg(alice, "hello bob").locator('[data-testid="delivery"][data-state="read"]').waitFor({ timeout: 10_000 });
+      await msg(alice, "hello bob").locator('[data-testid="delivery"][data-state="read"]').waitFor({ timeout: 20_000 });
       await write(bob, "hi alice, from the other server");
       await msg(alice, "hi alice, from the other server").waitFor();
       assert.equal(await msg(alice, "hi alice, from the other server").getAttribute("data-from"), "bob");
       // Presence: each sees the other online.
-      await alice.page.locator('[data-testid="peer-presence"]', { hasText: "online" }).waitFor({ timeout: 10_000 });
-      await item(bob, "p2p:alice").locator('[data-testid="presence"][data-online="true"]').waitFor({ timeout: 10_000 });
+      await alice.page.locator('[data-testid="peer-presence"]', { hasText: "online" }).waitFor({ timeout: 20_000 });
+      await item(bob, "p2p:alice").locator('[data-testid="presence"][data-online="true"]').waitFor({ timeout: 20_000 });
     });
 
     await step("the unread badge appears and clears", async () => {
@@ -207,19 +207,19 @@ test(
       await write(alice, "are you there?");
       await write(alice, "second one");
       const badge = item(bob, "p2p:alice").getByTestId("unread");
-      await badge.filter({ hasText: /^2$/ }).waitFor({ timeout: 10_000 });
+      await badge.filter({ hasText: /^2$/ }).waitFor({ timeout: 20_000 });
       assert.equal(await badge.getAttribute("aria-label"), "2 unread");
       assert.equal(await bob.page.title(), "(2) FishChat");
       // The count is the server's, not the page's: a reload shows it again.
       await bob.page.reload();
       await online(bob.page);
-      await item(bob, "p2p:alice").getByTestId("unread").filter({ hasText: /^2$/ }).waitFor({ timeout: 10_000 });
+      await item(bob, "p2p:alice").getByTestId("unread").filter({ hasText: /^2$/ }).waitFor({ timeout: 20_000 });
       assert.equal(await msg(alice, "second one").locator('[data-testid="delivery"]').getAttribute("data-state"), "sent", "not read yet");
       await item(bob, "p2p:alice").click();
       await msg(bob, "second one").waitFor();
       await item(bob, "p2p:alice").getByTestId("unread").waitFor({ state: "detached" });
       assert.equal(await bob.page.title(), "FishChat");
-      await msg(alice, "second one").locator('[data-testid="delivery"][data-state="read"]').waitFor({ timeout: 10_000 });
+      await msg(alice, "second one").locator('[data-testid="delivery"][data-state="read"]').waitFor({ timeout: 20_000 });
       // Read stays read after a reload.
       await bob.page.reload();
       await online(bob.page);
@@ -244,7 +244,7 @@ test(
       await write(bob, "bob here");
       await write(carol, "carol on the phone");
       for (const u of [alice, bob, carol]) {
-        for (const text of ["welcome to the crew", "bob here", "carol on the phone"]) await msg(u, text).waitFor({ timeout: 10_000 });
+        for (const text of ["welcome to the crew", "bob here", "carol on the phone"]) await msg(u, text).waitFor({ timeout: 20_000 });
         assert.equal(await u.page.getByTestId("msg").count(), 3, `${u.id} sees each message once`);
       }
       await bob.page.getByTestId("members-open").click();
@@ -292,7 +292,7 @@ test(
       const note = bob.page.getByTestId("voice-note");
       await note.waitFor({ timeout: 15_000 });
       // Loaded, and its length known (the page seeks a recorded WebM once to learn it).
-      await bob.page.locator('[data-testid="voice-note"][data-ready="true"]').waitFor({ timeout: 10_000 });
+      await bob.page.locator('[data-testid="voice-note"][data-ready="true"]').waitFor({ timeout: 20_000 });
       const length = await note.evaluate((a: AudioLike & { duration: number }) => a.duration);
       assert.ok(length > 1.0 && length < 5, `a ~1.6 s note, ${length} s long`);
       assert.equal(await note.evaluate((a: AudioLike) => a.currentTime), 0);
@@ -320,7 +320,7 @@ test(
       await victim.kill();
       expected.push(new RegExp(`127\\.0\\.0\\.1:${port}`));
       // Offline for at least the first backoff step (250-500 ms), longer while the gateway still lists the dead server.
-      await alice.page.getByTestId("offline-banner").waitFor({ state: "visible", timeout: 10_000 });
+      await alice.page.getByTestId("offline-banner").waitFor({ state: "visible", timeout: 20_000 });
       const stateWhenWritten = await alice.page.evaluate("document.body.dataset.conn");
       await write(alice, "written while offline");
       assert.notEqual(stateWhenWritten, "online", "alice wrote while offline");
