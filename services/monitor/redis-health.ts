@@ -99,8 +99,13 @@ export class RedisHealth implements RedisProber {
     this.where = { host: cfg.host, port: cfg.port, subject: this.subject };
     this.redis = probeClient(cfg, timeoutMs);
     const onError = (err: Error) => {
-      this.lastConnError = err;
       log.debug({ err }, "redis health connection error");
+      // "Connection is closed" says nothing the error before it did not: keep that one. (A
+      // Cluster whose nodes are all gone alternates between its "all nodes failed" error and
+      // each re-dialled node's "Connection is closed", so the wording flipped from sample to
+      // sample, and on a loaded machine stayed on the empty one.)
+      if (isNotConnected(err) && this.lastConnError !== null) return;
+      this.lastConnError = err;
     };
     this.redis.on("error", onError);
     // A Cluster reports each node's failure here, with that node's address.

@@ -41,7 +41,10 @@ export function isNotConnected(err: unknown): boolean {
  */
 export function describeRedisError(err: unknown, where: RedisWhere, timeoutMs?: number): string {
   const e = (err ?? {}) as ErrorLike;
-  if (e.lastNodeError) return describeRedisError(e.lastNodeError, where, timeoutMs);
+  // A Cluster's "all nodes failed" names the last node's error: say that one when it says why
+  // (refused, unresolvable), not when it is only "Connection is closed" (what every re-dial of
+  // the slot refresh reports once all nodes are gone).
+  if (e.lastNodeError && !isNotConnected(e.lastNodeError)) return describeRedisError(e.lastNodeError, where, timeoutMs);
   const code = typeof e.code === "string" ? e.code : "";
   const message = typeof e.message === "string" ? e.message : String(err);
   // The node the socket failed on, when it says (one of a cluster's, a sentinel); else the configuration's name.

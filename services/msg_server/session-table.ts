@@ -1,7 +1,7 @@
 import type { Logger } from "../../shared/log/logger.js";
 import type { ControlBus } from "../../shared/bus/control-bus.js";
 import type { Kick } from "../../shared/protocol/envelope.js";
-import type { SessionDirectory } from "../../shared/bus/session-directory.js";
+import { loginTime, type SessionDirectory, type SessionLocation } from "../../shared/bus/session-directory.js";
 import type { VerifiedToken } from "../../shared/auth/token-verifier.js";
 import { ErrorCode, ImError } from "../../shared/errors.js";
 import type { ChannelHub } from "./channels.js";
@@ -79,7 +79,7 @@ export class SessionTable {
     this.byId.set(clientId, session);
     d.stats.logins++;
     try {
-      const old = await d.directory.claim(clientId, session.loc);
+      const old = await this.claim(session);
       if (old && old.serverId !== d.serverId) await d.control.send(old.serverId, { type: "kick", clientId, connId: old.connId });
     } catch (err) {
       // Degraded, not failed: the session works locally and the refresh claims it when Redis is back.
@@ -87,6 +87,23 @@ export class SessionTable {
     }
     for (const [ch, cmd] of sessionEvents(d.serverId, session, true)) d.channels.publish(ch, cmd);
     return session;
+  }
+
+  /**
+   * Claim the directory entry for a login being accepted now. A refusal names a holder whose
+   * login time is later than ours: a login that is older in real time, but whose claim timed out
+   * and reached Redis late, is refused this way, and its caller is gone. Our caller is waiting,
+   * so this login is the newest there is, whatever the clocks say (the holder's server may run
+   * ahead of ours): it claims again, stamped just after the holder. A few rounds at most; if
+   * logins keep racing, the refresh settles it. Returns the previous owner, to kick.
+   */
+  private async claim(session: Session): Promise<SessionLocation | null> {
+    for (let round = 0; round < 3; round++) {
+      const r = await this.d.directory.claim(session.clientId, session.loc);
+      if (r.taken) return r.previous;
+      session.loc = { ...session.loc, at: loginTime(r.holder) + 1 };
+    }
+    return null;
   }
 
   /** A kick for this server: close the named connection if it is still here. */

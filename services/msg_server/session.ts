@@ -27,7 +27,8 @@ export function newConnState(): ConnState {
 
 /** One logged-in client on this msg_server. */
 export class Session {
-  readonly loc: SessionLocation;
+  /** Where this session is, with its login time; re-stamped only by SessionTable.claim. */
+  loc: SessionLocation;
   /** The recipient's inbox, delivered in inbox-position order. Set once the login sync starts. */
   inbox: OrderedStream<StoredMessage> | null = null;
   /** Topic name -> its stream on this connection. */
@@ -57,7 +58,7 @@ export class Session {
     serverId: string,
     private readonly maxReads = 2,
   ) {
-    this.loc = { serverId, connId: conn.id };
+    this.loc = { serverId, connId: conn.id, at: Date.now() };
   }
 
   /** Store reads (HISTORY) of this session running at once; made on first use. */

@@ -1,4 +1,4 @@
-import { encodeLocation, type SessionDirectory, type SessionLocation } from "./session-directory.js";
+import { type ClaimResult, encodeLocation, loginTime, type SessionDirectory, type SessionLocation } from "./session-directory.js";
 
 /**
  * The session table in one process's memory, with the same TTL rules as the Redis one: for unit
@@ -24,10 +24,11 @@ export class MemorySessionDirectory implements SessionDirectory {
     return e.loc;
   }
 
-  async claim(clientId: string, loc: SessionLocation): Promise<SessionLocation | null> {
+  async claim(clientId: string, loc: SessionLocation): Promise<ClaimResult> {
     const old = this.live(clientId);
+    if (old && loginTime(old) > loginTime(loc)) return { taken: false, holder: { ...old } };
     this.entries.set(clientId, { loc: { ...loc }, expiresAt: this.now() + this.ttlMs });
-    return old ? { ...old } : null;
+    return { taken: true, previous: old ? { ...old } : null };
   }
 
   async refreshAll(entries: readonly { clientId: string; loc: SessionLocation }[]): Promise<string[]> {

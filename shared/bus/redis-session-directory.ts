@@ -1,13 +1,20 @@
 import type { Redis } from "ioredis";
 import type { RedisKeys } from "./keys.js";
 import type { RedisClient } from "./redis.js";
-import { decodeLocation, encodeLocation, type SessionDirectory, type SessionLocation } from "./session-directory.js";
+import { type ClaimResult, decodeLocation, encodeLocation, loginTime, type SessionDirectory, type SessionLocation } from "./session-directory.js";
 
-// KEYS[1] session key; ARGV[1] "<serverId>|<connId>"; ARGV[2] ttl ms. Returns the previous owner.
+// KEYS[1] session key; ARGV[1] "<serverId>|<connId>#<at>"; ARGV[2] ttl ms; ARGV[3] at (login ms).
+// Takes the entry unless it holds a later login: returns {1, previous owner or false} or {0, holder}.
+// The time is compared here, in the one place every claim passes through, because a claim that
+// timed out on its server (a partition) can still reach Redis after a newer login's.
 const CLAIM = `
 local old = redis.call('GET', KEYS[1])
+if old then
+  local at = tonumber(string.match(old, '#(%d+)$') or '0')
+  if at > tonumber(ARGV[3]) then return {0, old} end
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return old`;
+return {1, old}`;
 
 // Extend the TTL if we still own the key; re-create it if it vanished (Redis restarted without
 // the data, or it expired during a stall). Returns 1 when we own it, 0 when someone else does.
@@ -54,9 +61,11 @@ export class RedisSessionDirectory implements SessionDirectory {
     this.scripts = redis as unknown as Scripted;
   }
 
-  async claim(clientId: string, loc: SessionLocation): Promise<SessionLocation | null> {
-    const old = (await this.scripts.fcClaim(this.keys.session(clientId), encodeLocation(loc), this.ttlMs)) as string | null;
-    return decodeLocation(old);
+  async claim(clientId: string, loc: SessionLocation): Promise<ClaimResult> {
+    const [taken, old] = (await this.scripts.fcClaim(this.keys.session(clientId), encodeLocation(loc), this.ttlMs, loginTime(loc))) as [number, string | null];
+    const prev = decodeLocation(old);
+    if (taken === 1 || !prev) return { taken: true, previous: prev };
+    return { taken: false, holder: prev };
   }
 
   async refreshAll(entries: readonly RefreshEntry[]): Promise<string[]> {

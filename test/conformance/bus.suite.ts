@@ -36,9 +36,9 @@ export function runBusSuite(name: string, factory: BusFactory): void {
     test("session directory: claim returns the previous owner; lookup and online see the entry", async () => {
       const bus = await factory.open({ sessionTtlMs: 5000, scope: scope() });
       try {
-        assert.equal(await bus.sessions.claim("alice", { serverId: "s1", connId: "c1" }), null);
+        assert.deepEqual(await bus.sessions.claim("alice", { serverId: "s1", connId: "c1" }), { taken: true, previous: null });
         assert.deepEqual(await bus.sessions.lookup("alice"), { serverId: "s1", connId: "c1" });
-        assert.deepEqual(await bus.sessions.claim("alice", { serverId: "s2", connId: "c9" }), { serverId: "s1", connId: "c1" });
+        assert.deepEqual(await bus.sessions.claim("alice", { serverId: "s2", connId: "c9" }), { taken: true, previous: { serverId: "s1", connId: "c1" } });
         assert.deepEqual(await bus.sessions.lookup("alice"), { serverId: "s2", connId: "c9" });
         await bus.sessions.claim("bob", { serverId: "s1", connId: "c2" });
         await bus.sessions.claim("carol", { serverId: "s1", connId: "c3" });
@@ -47,6 +47,35 @@ export function runBusSuite(name: string, factory: BusFactory): void {
         assert.equal(two.length, 2);
         assert.deepEqual(two, [...two].sort(), "sorted");
         assert.equal(await bus.sessions.lookup("nobody"), null);
+      } finally {
+        await bus.close();
+      }
+    });
+
+    test("session directory: a claim older than the entry's login is refused and names the holder; equal or newer takes it", async () => {
+      const bus = await factory.open({ sessionTtlMs: 5000, scope: scope() });
+      try {
+        const newer = { serverId: "s2", connId: "c2", at: 2_000_000_000_000 };
+        assert.deepEqual(await bus.sessions.claim("alice", newer), { taken: true, previous: null });
+        // The partition case: a claim that timed out on s1 reaches Redis after s2's newer login.
+        const stale = { serverId: "s1", connId: "c1", at: newer.at - 1500 };
+        assert.deepEqual(await bus.sessions.claim("alice", stale), { taken: false, holder: newer });
+        assert.deepEqual(await bus.sessions.lookup("alice"), newer, "the newer login keeps the entry");
+        assert.deepEqual(await bus.sessions.refreshAll([{ clientId: "alice", loc: stale }]), ["alice"], "the stale copy learns at its refresh that it lost");
+        // The same millisecond (a re-login on one server) and later ones take it.
+        const same = { serverId: "s2", connId: "c3", at: newer.at };
+        assert.deepEqual(await bus.sessions.claim("alice", same), { taken: true, previous: newer });
+        const later = { serverId: "s1", connId: "c4", at: newer.at + 1 };
+        assert.deepEqual(await bus.sessions.claim("alice", later), { taken: true, previous: same });
+        // Entries without a time (written before login times existed) are the oldest.
+        await bus.sessions.claim("bob", { serverId: "s1", connId: "c5" });
+        assert.deepEqual(await bus.sessions.claim("bob", { serverId: "s2", connId: "c6", at: 1 }), { taken: true, previous: { serverId: "s1", connId: "c5" } });
+        assert.deepEqual(await bus.sessions.claim("bob", { serverId: "s1", connId: "c7" }), { taken: false, holder: { serverId: "s2", connId: "c6", at: 1 } });
+        // Release and refresh compare the whole location, time included.
+        await bus.sessions.release("alice", { serverId: "s1", connId: "c4" });
+        assert.deepEqual(await bus.sessions.lookup("alice"), later, "a release without the login time is not ours");
+        await bus.sessions.release("alice", later);
+        assert.equal(await bus.sessions.lookup("alice"), null);
       } finally {
         await bus.close();
       }

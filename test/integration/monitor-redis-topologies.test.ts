@@ -38,7 +38,9 @@ test("Redis component on a Redis Cluster: up, degraded while a master's slots ar
     const p = await health.probe();
     if (p.error) seen.push(p.error);
     return /refuses connections|none of the nodes answers/.test(p.error ?? "");
-  }, 15_000, 250);
+  }, 15_000, 250).catch((err: unknown) => {
+    throw new Error(`${String(err)}; the probe said: ${[...new Set(seen)].join(" / ")}`);
+  });
   for (const e of seen) assert.doesNotMatch(e, /ECONNREFUSED|Stream isn't writeable|Cluster isn't ready/, e);
 });
 

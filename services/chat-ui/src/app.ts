@@ -102,7 +102,17 @@ export class App {
    * among them until the first message, so opening a chat asks (at most every few seconds).
    */
   private async refreshPresence(force = false): Promise<void> {
-    if (!force && Date.now() - this.presenceAt < PRESENCE_EVERY_MS) return;
+    const wait = this.presenceAt + PRESENCE_EVERY_MS - Date.now();
+    if (!force && wait > 0) {
+      // Asked too soon after the last answer: ask once more when allowed instead of dropping the
+      // question. Dropped, a peer who logged in during that second (no PRESENCE push reaches
+      // someone they have never chatted with) stayed "offline" on screen for good.
+      this.presenceTimer ??= setTimeout(() => {
+        this.presenceTimer = undefined;
+        void this.refreshPresence();
+      }, wait);
+      return;
+    }
     this.presenceAt = Date.now();
     await this.client.request("ONLINE_USERS", [1000]).then(
       (ids) => {
@@ -115,6 +125,7 @@ export class App {
   }
 
   private presenceAt = 0;
+  private presenceTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** One CONVERSATIONS walk at a time: its pushes are collected by the one running. */
   loadConversations(): Promise<void> {

@@ -55,6 +55,9 @@ test("Redis errors in words", () => {
   const nodeErr = Object.assign(err("ECONNREFUSED", "connect ECONNREFUSED 10.0.0.2:7000"), { address: "10.0.0.2", port: 7000 });
   assert.equal(describeRedisError(nodeErr, cluster), "Redis at 10.0.0.2:7000 refuses connections (is redis-server running?)");
   assert.equal(describeRedisError(Object.assign(new Error("Failed to refresh slots cache."), { lastNodeError: nodeErr }), cluster), "Redis at 10.0.0.2:7000 refuses connections (is redis-server running?)");
+  // Once every node is gone, the slot refresh's re-dials report only "Connection is closed".
+  const closed = new Error("Connection is closed.");
+  assert.equal(describeRedisError(Object.assign(new Error("Failed to refresh slots cache."), { lastNodeError: closed }), cluster), "Redis Cluster 10.0.0.1:7000, 10.0.0.2:7000: none of the nodes answers");
   assert.equal(describeRedisError(new Error("None of startup nodes is available"), cluster), "Redis Cluster 10.0.0.1:7000, 10.0.0.2:7000: none of the nodes answers");
   const sentinel = { host: "127.0.0.1", port: 6379, subject: 'Redis master "m" (sentinels 10.0.0.5:26379)' };
   assert.equal(describeRedisError(new Error("All sentinels are unreachable. Retrying from scratch after 10ms. Last error: x"), sentinel), 'Redis master "m" (sentinels 10.0.0.5:26379): none of the sentinels answers');

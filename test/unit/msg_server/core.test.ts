@@ -36,7 +36,9 @@ test("login: bad ids are refused, a second id on one connection too; the same id
   assert.deepEqual((await p.request(`SEND_CLIENT_ID alice ${tok}`)).args, [Cmd.SEND_CLIENT_ID, "alice"]);
   assert.equal(codeOf(await p.request(`SEND_CLIENT_ID alice ${tok}`)), Cmd.OK);
   assert.equal(codeOf(await p.request(`SEND_CLIENT_ID bob ${await h.token("bob")}`)), "IM_ERR_ALREADY_LOGGED_IN");
-  assert.deepEqual(await h.bus.sessions.lookup("alice"), { serverId: "127.0.0.1:19000", connId: h.core.sessions.get("alice")!.conn.id });
+  const loc = await h.bus.sessions.lookup("alice");
+  assert.deepEqual(loc, { serverId: "127.0.0.1:19000", connId: h.core.sessions.get("alice")!.conn.id, at: h.core.sessions.get("alice")!.loc.at });
+  assert.ok(Math.abs(Date.now() - (loc?.at ?? 0)) < 60_000, "the entry carries the login time");
 });
 
 test("login elsewhere closes the older session, through the control bus", async (t) => {
@@ -51,6 +53,27 @@ test("login elsewhere closes the older session, through the control bus", async 
   assert.equal(first.received.at(-1)?.args[0], "IM_ERR_KICKED");
   assert.equal(a.core.sessions.get("alice"), undefined);
   assert.equal((await bus.sessions.lookup("alice"))?.serverId, "b:1", "the older server's logout did not unregister the newer login");
+});
+
+test("a live login wins even when the holder's server clock runs ahead: it claims again, stamped after the holder", async (t) => {
+  const bus = memoryBus();
+  const dataDir = mkdtempSync(join(tmpdir(), "fc-core-"));
+  const a = await startCore(t, { bus, dataDir, serverId: "a:1" });
+  const b = await startCore(t, { bus, dataDir, serverId: "b:1" });
+  const first = await a.login("alice");
+  // a's clock is a minute ahead: its entry says the login happened in the future.
+  const held = a.core.sessions.get("alice")!;
+  const ahead = { ...held.loc, at: Date.now() + 60_000 };
+  held.loc = ahead;
+  assert.equal((await bus.sessions.claim("alice", ahead)).taken, true);
+  await b.login("alice");
+  await first.until("kicked", () => first.closed);
+  const now = await bus.sessions.lookup("alice");
+  assert.equal(now?.serverId, "b:1", "the newer login holds the entry");
+  assert.equal(now?.at, ahead.at + 1, "stamped just after the holder");
+  assert.equal(b.core.sessions.get("alice")!.loc.at, ahead.at + 1, "and refreshes with that stamp");
+  await b.core.sessions.refresh();
+  assert.ok(b.core.sessions.get("alice"), "its refresh finds the entry its own");
 });
 
 test("p2p: stored before OK, delivered at login in order, acknowledged by position", async (t) => {
