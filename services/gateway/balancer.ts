@@ -36,6 +36,7 @@ export class Balancer {
   private readonly beats = new Map<string, { ts: number; at: number }>();
   private fromRegistry = false;
   private timer: NodeJS.Timeout | null = null;
+  private refreshing: Promise<void> | null = null;
 
   constructor(
     private readonly registry: ProcessRegistry,
@@ -48,7 +49,12 @@ export class Balancer {
 
   async start(): Promise<void> {
     await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
+    // One refresh at a time: on a loaded machine one can outlast the interval, and an older
+    // read finishing after a newer one put a withdrawn (draining) server back in the rotation.
+    this.timer = setInterval(() => {
+      if (this.refreshing) return;
+      this.refreshing = this.refresh().finally(() => (this.refreshing = null));
+    }, this.refreshMs);
     this.timer.unref();
   }
 

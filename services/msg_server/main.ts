@@ -80,17 +80,25 @@ void runService(
         stopTimeoutMs: cfg.drainMs + 3000,
         reload: () => auth.reload(),
         async close() {
+          // Each phase is logged with its time, so a stop that hangs says where.
+          const phase = async (name: string, fn: () => unknown) => {
+            const t0 = performance.now();
+            await fn();
+            log.info({ phase: name, ms: Math.round(performance.now() - t0) }, "stop phase done");
+          };
           // Leave the gateway's rotation first, then stop accepting, then let clients move.
-          await heartbeat.stop();
+          await phase("withdraw", () => heartbeat.stop());
           server.stopAccepting();
           tlsServer?.stopAccepting();
-          await core.drain(cfg.drainMs);
-          await core.close();
-          await server.close();
-          await tlsServer?.close();
-          await ws?.close();
-          await store.close();
-          await bus.close();
+          await phase("drain", () => core.drain(cfg.drainMs));
+          await phase("core", () => core.close());
+          await phase("listeners", async () => {
+            await server.close();
+            await tlsServer?.close();
+            await ws?.close();
+          });
+          await phase("store", () => store.close());
+          await phase("bus", () => bus.close());
           trace?.stop();
         },
       };

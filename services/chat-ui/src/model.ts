@@ -115,7 +115,18 @@ export class Model {
     if (c.uuids.has(m.uuid)) return false;
     c.uuids.add(m.uuid);
     const mine = m.from === this.me;
-    insertBySeq(c.msgs, { key: m.uuid, uuid: m.uuid, cmid: null, seq: m.seq, from: m.from, body: m.body, ts: m.ts, state: mine ? "sent" : "received" });
+    // The echo of my own topic send can come before its OK: it is the pending copy (the one
+    // with the same body), not a second message. Shown twice, even for a moment, it looked like
+    // a double send. Only when exactly one pending copy matches; confirm() untangles the rest.
+    const pending = mine && live ? c.msgs.filter((x) => x.uuid === null && x.body === m.body) : [];
+    if (pending.length === 1) {
+      const [msg] = pending as [Msg];
+      c.msgs.splice(c.msgs.indexOf(msg), 1);
+      Object.assign(msg, { uuid: m.uuid, seq: m.seq, ts: m.ts, state: "sent" });
+      insertBySeq(c.msgs, msg);
+    } else {
+      insertBySeq(c.msgs, { key: m.uuid, uuid: m.uuid, cmid: null, seq: m.seq, from: m.from, body: m.body, ts: m.ts, state: mine ? "sent" : "received" });
+    }
     if (m.seq < c.oldest) c.oldest = m.seq;
     this.noteHead(c, m, mine);
     if (live) c.left = false;
@@ -138,6 +149,18 @@ export class Model {
     const c = this.conv(kind, target);
     const i = c.msgs.findIndex((m) => m.cmid === cmid);
     if (i < 0) return;
+    const held = c.msgs[i]!;
+    if (held.uuid === uuid) return this.noteHead(c, held, true);
+    if (held.uuid !== null) {
+      // It took the echo of another message with the same body (sent by the server API in my
+      // name, say): that one stays as it is, and this send is shown on its own, once.
+      held.cmid = null;
+      if (!c.uuids.has(uuid)) {
+        c.uuids.add(uuid);
+        insertBySeq(c.msgs, { ...held, key: uuid, uuid, seq, cmid: null, ts: Date.now() });
+      }
+      return this.noteHead(c, { ...held, seq }, true);
+    }
     const [msg] = c.msgs.splice(i, 1) as [Msg];
     if (!c.uuids.has(uuid)) {
       c.uuids.add(uuid);
