@@ -56,8 +56,16 @@ test("SIGTERM drains a msg_server during traffic: GOAWAY, clients move, nothing 
   const took = Date.now() - stoppedAt;
   assert.equal(code, 0, "a clean exit");
   const lines = a.log().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { msg: string; time: string; phase?: string; ms?: number }).map((l) => ({ ...l, time: Date.parse(l.time) }));
-  const said = lines.filter((l) => l.time >= stoppedAt - 100).map((l) => `+${l.time - stoppedAt} ms ${l.msg}${l.phase ? ` ${l.phase} ${l.ms} ms` : ""}`);
-  assert.ok(took < 3000 + 4000, `exited ${took} ms after SIGTERM (drain window 3 s); its log since: ${said.join("; ")}`);
+  const said = lines.filter((l) => l.time >= stoppedAt - 100).map((l) => `+${l.time - stoppedAt} ms ${l.msg}${l.phase ? ` ${l.phase} ${l.ms} ms` : ""}`).join("; ");
+  // The stop itself (its "stopped" line) is what the drain window bounds. The exit after it is
+  // the runtime's native teardown, LMDB's last sync included: on a machine whose disk other
+  // work keeps busy it took up to 8 s more (every acknowledged message was durable long before),
+  // so it is bounded only by the supervisor's force-exit timer (drainMs + 3 s + 2 s) plus slack.
+  const stopped = lines.find((l) => l.msg === "stopped" && l.time >= stoppedAt);
+  assert.ok(stopped, `the stop finished: ${said}`);
+  assert.ok(stopped.time - stoppedAt < 3000 + 2000, `stopped ${stopped.time - stoppedAt} ms after SIGTERM (drain window 3 s): ${said}`);
+  assert.ok(took < 3000 + 5000 + 7000, `exited ${took} ms after SIGTERM: ${said}`);
+  t.diagnostic(`stopped ${stopped.time - stoppedAt} ms, exited ${took} ms after SIGTERM`);
   const told = pairs.flatMap((p) => [...p.rx.goaways, ...p.tx.goaways]);
   assert.ok(told.length >= 4, `clients on the draining server were told GOAWAY (${told.join(", ")} ms)`);
   assert.ok(told.every((d) => d >= 0 && d <= 1500), "delays spread over the first half of the window");
