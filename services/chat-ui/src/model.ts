@@ -150,7 +150,10 @@ export class Model {
     const i = c.msgs.findIndex((m) => m.cmid === cmid);
     if (i < 0) return;
     const held = c.msgs[i]!;
-    if (held.uuid === uuid) return this.noteHead(c, held, true);
+    if (held.uuid === uuid) {
+      this.noteHead(c, held, true);
+      return;
+    }
     if (held.uuid !== null) {
       // It took the echo of another message with the same body (sent by the server API in my
       // name, say): that one stays as it is, and this send is shown on its own, once.
@@ -159,7 +162,8 @@ export class Model {
         c.uuids.add(uuid);
         insertBySeq(c.msgs, { ...held, key: uuid, uuid, seq, cmid: null, ts: Date.now() });
       }
-      return this.noteHead(c, { ...held, seq }, true);
+      this.noteHead(c, { ...held, seq }, true);
+      return;
     }
     const [msg] = c.msgs.splice(i, 1) as [Msg];
     if (!c.uuids.has(uuid)) {
