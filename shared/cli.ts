@@ -72,6 +72,9 @@ function watchParent(onGone: () => (why: string) => void): void {
   }, 500).unref();
 }
 
+/** How long a signal received during start-up waits for the start to finish before exiting anyway. */
+const START_SIGNAL_GRACE_MS = 10_000;
+
 /** The whole life of a service process: flags, config (exit 2 when invalid), logger, signals. */
 export async function runService<S extends z.ZodType>(spec: ServiceSpec<S>, argv: readonly string[]): Promise<void> {
   const program = new Commander(spec.name)
@@ -118,6 +121,20 @@ export async function runService<S extends z.ZodType>(spec: ServiceSpec<S>, argv
     log.error({ err }, "unhandled promise rejection");
   });
 
+  // A signal during start-up (its ports may already answer) would otherwise kill the process
+  // outright, with its log lines unwritten and nothing closed: hold it until the service is up,
+  // then stop as for any signal. A start-up that hangs (no Redis) still ends: a second signal,
+  // or START_SIGNAL_GRACE_MS after the first, exits at once.
+  let early: string | null = null;
+  const hold = (signal: string) => () => {
+    if (early) process.exit(0);
+    early = signal;
+    log.info({ signal }, "signal during start-up: stopping once started");
+    setTimeout(() => process.exit(0), START_SIGNAL_GRACE_MS).unref();
+  };
+  const holds = { SIGINT: hold("SIGINT"), SIGTERM: hold("SIGTERM") };
+  process.on("SIGINT", holds.SIGINT);
+  process.on("SIGTERM", holds.SIGTERM);
   let handle: ServiceHandle;
   try {
     handle = await spec.start(cfg, log);
@@ -148,8 +165,11 @@ export async function runService<S extends z.ZodType>(spec: ServiceSpec<S>, argv
         setTimeout(() => process.exit(0), 20).unref();
       });
   };
+  process.off("SIGINT", holds.SIGINT);
+  process.off("SIGTERM", holds.SIGTERM);
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  if (early) stop(early);
   // Node's default for SIGHUP is to exit, which systemd's `reload` would turn into an outage.
   process.on("SIGHUP", () => {
     if (!handle.reload) {

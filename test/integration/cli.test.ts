@@ -4,7 +4,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePorts, portOpen, waitFor } from "../support/ports.js";
+import { freePorts, portOpen, sleep, waitFor } from "../support/ports.js";
 import { startRedis } from "../support/redis.js";
 
 const DIST = resolve(import.meta.dirname, "../..");
@@ -107,6 +107,46 @@ test("FISHCHAT_LOG_LEVEL overrides the conf file's logLevel; a bad value exits 2
   const bad = spawnSync(process.execPath, [join(DIST, "services/gateway/main.js"), `-conf_file=${f}`], { encoding: "utf8", env: { ...process.env, FISHCHAT_LOG_LEVEL: "loud" }, timeout: 15_000 });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /^gateway: IM_ERR_CONFIG FISHCHAT_LOG_LEVEL: "loud" is not a log level/);
+});
+
+test("a signal during start-up stops the service once it is up; a second one exits at once", { timeout: 30_000 }, async (t) => {
+  const redis = await startRedis({ aof: false });
+  t.after(() => redis.stop());
+  const admin = redis.client();
+  t.after(() => admin.call("CLIENT", "UNPAUSE").catch(() => undefined));
+  const [port] = (await freePorts(1)) as [number];
+  const f = conf({ clusterSecret: "0123456789", listen: `127.0.0.1:${port}`, redis: { port: redis.port } });
+  const launch = () => {
+    const p = spawn(process.execPath, [join(DIST, "services/gateway/main.js"), `-conf_file=${f}`], { stdio: ["ignore", "pipe", "pipe"] });
+    const r = { out: "", code: undefined as number | null | undefined, p };
+    p.stdout!.on("data", (b: Buffer) => (r.out += b.toString()));
+    p.once("exit", (code) => (r.code = code));
+    return r;
+  };
+  // Redis holds every command: the gateway's start-up (its first registry read) waits.
+  await admin.call("CLIENT", "PAUSE", "5000", "ALL");
+  const one = launch();
+  // Node is up and the gateway is waiting on Redis (it logs nothing until it is started).
+  await sleep(1500);
+  assert.equal(one.out, "", "still starting");
+  one.p.kill("SIGTERM");
+  await waitFor("it exits", () => one.code !== undefined, 15_000);
+  assert.equal(one.code, 0, `exit code (log: ${one.out})`);
+  assert.match(one.out, /"msg":"signal during start-up: stopping once started"/);
+  assert.match(one.out, /"msg":"stopping"/, "the stop ran once the start finished");
+  assert.match(one.out, /"msg":"stopped"/);
+
+  // A start-up that never finishes still ends on a second signal.
+  await admin.call("CLIENT", "PAUSE", "20000", "ALL");
+  const two = launch();
+  await sleep(1500);
+  two.p.kill("SIGTERM");
+  await waitFor("the first signal held", () => two.out.includes("signal during start-up"), 5000);
+  const t0 = Date.now();
+  two.p.kill("SIGTERM");
+  await waitFor("it exits", () => two.code !== undefined, 5000);
+  assert.ok(Date.now() - t0 < 3000, "the second signal exits at once");
+  assert.doesNotMatch(two.out, /"msg":"stopped"/, "nothing was started, so nothing was stopped");
 });
 
 test("the shipped conf files are valid", async () => {
