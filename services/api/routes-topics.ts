@@ -3,13 +3,16 @@ import { z } from "zod";
 import { Cmd } from "../../shared/protocol/commands.js";
 import { checkClientId, checkTopicName } from "../../shared/validate.js";
 import type { ClusterClient } from "./cluster.js";
-import { body } from "./http.js";
+import { body, parse } from "./http.js";
 
 const policy = z.enum(["public", "private"]);
 const create = z.strictObject({ name: z.string(), owner: z.string(), policy: policy.default("public") });
 const change = z
   .strictObject({ owner: z.string().optional(), policy: policy.optional() })
   .refine((c) => c.owner !== undefined || c.policy !== undefined, "give owner, policy or both");
+
+/** A page of names: after the name `after` (absent: from the start), at most `limit`. */
+const namePage = z.strictObject({ after: z.string().max(256).default(""), limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
 interface TopicInfo {
   name: string;
@@ -20,7 +23,7 @@ interface TopicInfo {
   createdAt: number;
 }
 
-/** Topics: create, look up, change owner and policy, delete; add and remove members. */
+/** Topics: list, create, look up, change owner and policy, delete; list, add and remove members. */
 export function topicRoutes(cluster: ClusterClient, maxBodyBytes: number): Router {
   const r = new Router({ prefix: "/v1/topics" });
   const info = (name: string) => cluster.callJson<TopicInfo>(Cmd.ADMIN_TOPIC_INFO, [name]);
@@ -30,6 +33,14 @@ export function topicRoutes(cluster: ClusterClient, maxBodyBytes: number): Route
     await cluster.call(Cmd.ADMIN_TOPIC_CREATE, [name, checkClientId(b.owner, "owner"), b.policy]);
     ctx.status = 201;
     ctx.body = await info(name);
+  });
+  r.get("/", async (ctx) => {
+    const q = parse(namePage, ctx.query, "query");
+    ctx.body = await cluster.callJson(Cmd.ADMIN_TOPICS, [q.after, String(q.limit)]);
+  });
+  r.get("/:name/members", async (ctx) => {
+    const q = parse(namePage, ctx.query, "query");
+    ctx.body = await cluster.callJson(Cmd.ADMIN_TOPIC_MEMBERS, [checkTopicName(ctx.params.name), q.after, String(q.limit)]);
   });
   r.get("/:name", async (ctx) => {
     ctx.body = await info(checkTopicName(ctx.params.name));

@@ -176,6 +176,22 @@ test("server API: keys, validation, sends, topics, presence, history, disconnect
     assert.equal(changed.body.policy, "public");
     assert.equal((await call("PATCH", "/v1/topics/news", {})).status, 400);
     assert.deepEqual((await call("GET", "/v1/users/dora/topics")).body, { user: "dora", topics: ["news"] });
+    // Listing: every topic (a private one too) and its members, a page at a time.
+    for (const name of ["alpha", "beta"]) assert.equal((await call("POST", "/v1/topics", { name, owner: "erin", policy: "private" })).status, 201);
+    const t1 = await call("GET", "/v1/topics?limit=2");
+    assert.deepEqual(t1.body.topics.map((x: { name: string }) => x.name), ["alpha", "beta"]);
+    assert.equal(t1.body.topics[0].policy, "private");
+    assert.equal(t1.body.next, "beta");
+    const t2 = await call("GET", `/v1/topics?after=${t1.body.next}&limit=2`);
+    assert.deepEqual(t2.body, { topics: [{ name: "news", owner: "dora", policy: "public", memberCount: 2, createdAt: created.body.createdAt }], next: null });
+    const m1 = await call("GET", "/v1/topics/news/members?limit=1");
+    assert.deepEqual(m1.body, { topic: "news", members: ["dora"], next: "dora" });
+    assert.deepEqual((await call("GET", "/v1/topics/news/members?after=dora")).body, { topic: "news", members: ["erin"], next: null });
+    assert.equal((await call("GET", "/v1/topics/nope/members")).status, 404);
+    const badPage = await call("GET", "/v1/topics?limit=0");
+    assert.equal(badPage.status, 400);
+    assert.equal(badPage.body.error.code, "IM_ERR_BAD_REQUEST");
+    for (const name of ["alpha", "beta"]) await call("DELETE", `/v1/topics/${name}`);
     assert.equal((await call("DELETE", "/v1/topics/news/members/dora")).status, 403, "the owner cannot be removed");
     const removed = await call("DELETE", "/v1/topics/news/members/erin");
     assert.equal(removed.body.changed, true);

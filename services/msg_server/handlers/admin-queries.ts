@@ -63,3 +63,52 @@ export const adminHistory: Handler = {
     return okReply(Cmd.ADMIN_HISTORY, JSON.stringify({ conversation: conv, messages, last }));
   },
 };
+
+/** Names per ADMIN_TOPICS / ADMIN_TOPIC_MEMBERS page, at most. */
+const MAX_NAMES = 1000;
+
+/** A page size argument: 1..MAX_NAMES, 100 when absent. */
+function pageLimit(s: string | undefined): number {
+  return s === undefined ? 100 : Math.max(1, checkUint(s, "limit", MAX_NAMES));
+}
+
+/** `after` of a name page: absent or "" is the start; else a valid name (ids and topic names share the rules that matter for ordering). */
+function afterName(s: string | undefined, check: (v: string) => string): string {
+  return s === undefined || s === "" ? "" : check(s);
+}
+
+/** The name to pass as `after` for the next page, or null when this page was the last. */
+const nextOf = (names: readonly string[], limit: number) => (names.length === limit ? names[names.length - 1]! : null);
+
+/**
+ * ADMIN_TOPICS [after] [limit]: `OK ADMIN_TOPICS <json>` with {topics: [{name, owner, policy,
+ * memberCount, createdAt}], next}: every topic, private ones too, by name. Page on with `next`.
+ */
+export const adminTopics: Handler = {
+  access: "internal",
+  async handle(ctx, _conn, cmd) {
+    needArgs(cmd, 0, 2, "ADMIN_TOPICS [after] [limit]");
+    const after = afterName(cmd.args[0], checkTopicName);
+    const limit = pageLimit(cmd.args[1]);
+    const page = await ctx.store.listTopics(after, limit);
+    const topics = page.map((t) => ({ name: t.name, owner: t.owner, policy: t.policy, memberCount: t.memberCount, createdAt: t.createdAt }));
+    return okReply(Cmd.ADMIN_TOPICS, JSON.stringify({ topics, next: nextOf(topics.map((t) => t.name), limit) }));
+  },
+};
+
+/**
+ * ADMIN_TOPIC_MEMBERS <name> [after] [limit]: `OK ADMIN_TOPIC_MEMBERS <json>` with {topic,
+ * members, next}: the topic's members by id. Page on with `next`.
+ */
+export const adminTopicMembers: Handler = {
+  access: "internal",
+  async handle(ctx, _conn, cmd) {
+    needArgs(cmd, 1, 3, "ADMIN_TOPIC_MEMBERS <name> [after] [limit]");
+    const name = checkTopicName(cmd.args[0]);
+    if (!(await ctx.store.getTopic(name))) throw new CommandError(ErrorCode.IM_ERR_NO_SUCH_TOPIC, `no topic named ${name}`);
+    const after = afterName(cmd.args[1], (v) => checkClientId(v, "after"));
+    const limit = pageLimit(cmd.args[2]);
+    const members = await ctx.store.members(name, after, limit);
+    return okReply(Cmd.ADMIN_TOPIC_MEMBERS, JSON.stringify({ topic: name, members, next: nextOf(members, limit) }));
+  },
+};

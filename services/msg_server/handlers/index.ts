@@ -14,7 +14,7 @@ import { conversations, filesUrl, read, typing } from "./conversations.js";
 import { help } from "./help.js";
 import { adminSendP2P, adminSendTopic } from "./admin-send.js";
 import { adminTopicCreate, adminTopicDelete, adminTopicInfo, adminTopicMember, adminTopicOwner, adminTopicPolicy } from "./admin-topics.js";
-import { adminHistory, adminUserTopics } from "./admin-queries.js";
+import { adminHistory, adminTopicMembers, adminTopics, adminUserTopics } from "./admin-queries.js";
 import { auth, resync, routeP2P, routeTopic, stats, subscribe, unsubscribe } from "./internal.js";
 
 /** One handler per command. Anything else is IM_ERR_UNKNOWN_COMMAND. */
@@ -63,6 +63,8 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   [Cmd.ADMIN_TOPIC_MEMBER]: adminTopicMember,
   [Cmd.ADMIN_TOPIC_OWNER]: adminTopicOwner,
   [Cmd.ADMIN_TOPIC_POLICY]: adminTopicPolicy,
+  [Cmd.ADMIN_TOPICS]: adminTopics,
+  [Cmd.ADMIN_TOPIC_MEMBERS]: adminTopicMembers,
 };
 
 /**
