@@ -12,6 +12,22 @@ const retryDelay = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 200
 const COMMAND_TIMEOUT_MS = 2000;
 
 /**
+ * How long a connection we are leaving may take to close before it is destroyed (ioredis waits
+ * 2 s by default). A connection to a master whose host was cut off never closes by itself (the
+ * FIN is never answered), so after a Sentinel failover the default kept us off the new master
+ * for 2 s more (netns-redis-failover.test.ts). A live peer closes in a round trip.
+ */
+const DISCONNECT_TIMEOUT_MS = 200;
+
+/**
+ * A sentinel answers GET-MASTER-ADDR-BY-NAME from memory: one that has not answered in 500 ms
+ * is down or cut off (often with the master it watched, on the same host), so the next one is
+ * asked. With the 2 s command timeout, a dead sentinel first in the list cost every reconnection
+ * 2 s. Too short only means asking the next sentinel, then retrying the round.
+ */
+const SENTINEL_TIMEOUT_MS = 500;
+
+/**
  * An ioredis client that retries for ever with a capped delay (services must survive a Redis
  * restart) and fails commands fast while disconnected instead of queueing them without bound.
  */
@@ -27,6 +43,7 @@ export function createRedis(cfg: RedisConfig, log: Logger, name: string): Redis 
     // Commands issued while disconnected fail after one retry cycle rather than waiting for ever.
     maxRetriesPerRequest: 1,
     commandTimeout: COMMAND_TIMEOUT_MS,
+    disconnectTimeout: DISCONNECT_TIMEOUT_MS,
     retryStrategy: retryDelay,
   });
   let wasReady = false;
@@ -55,7 +72,7 @@ function where(cfg: RedisConfig) {
     role: "master" as const,
     failoverDetector: true,
     sentinelRetryStrategy: retryDelay,
-    sentinelCommandTimeout: COMMAND_TIMEOUT_MS,
+    sentinelCommandTimeout: SENTINEL_TIMEOUT_MS,
   };
 }
 

@@ -80,6 +80,8 @@ export class ServiceProc {
     await new Promise<void>((r) => {
       p.once("exit", () => r());
       p.kill(signal);
+      // A process left frozen (SIGSTOP) by a failed test would never act on a SIGTERM.
+      if (signal !== "SIGKILL") p.kill("SIGCONT");
     });
   }
 
@@ -366,7 +368,7 @@ function noStandaloneRedis(): TestRedis {
   const fail = (): never => {
     throw new Error("this FishChat cluster runs on a Redis Cluster: use the TestRedisCluster");
   };
-  return { port: 0, dir: "", client: fail, kill: fail, restart: fail, stop: async () => undefined };
+  return { port: 0, dir: "", client: fail, kill: fail, restart: fail, signal: fail, stop: async () => undefined };
 }
 
 /** STATS of any FishChat port (line mode). */

@@ -13,6 +13,8 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** Start it again on the same port and directory. */
   restart(): Promise<void>;
+  /** Freeze (SIGSTOP) or resume (SIGCONT) the server. */
+  signal(sig: "SIGSTOP" | "SIGCONT"): void;
   stop(): Promise<void>;
 }
 
@@ -62,9 +64,14 @@ export async function startRedis(opts: { aof?: boolean } = {}): Promise<TestRedi
       await exited();
     },
     restart: launch,
+    signal(sig) {
+      proc?.kill(sig);
+    },
     async stop() {
       for (const c of clients) c.disconnect();
       proc?.kill("SIGTERM");
+      // A server left frozen by a failed test would never see the SIGTERM.
+      proc?.kill("SIGCONT");
       await exited();
     },
   };
