@@ -3,7 +3,7 @@ import { FishChatClient, requestMsgServer, type P2PMessage, type TopicMessage } 
 import { Cmd, type Command } from "../../shared/protocol/commands.js";
 import type { CodecKind } from "../../shared/protocol/codec.js";
 import { ErrorCode, ImError, toImError } from "../../shared/errors.js";
-import { Backoff } from "../../shared/net/backoff.js";
+import { ReconnectPolicy } from "../../shared/client/reconnect-policy.js";
 
 export interface SessionOptions {
   gateway: string;
@@ -18,6 +18,8 @@ export interface SessionOptions {
   connectTimeoutMs: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  /** Acknowledge p2p and topic messages on receipt (the CLI clients acknowledge after printing; default off). */
+  autoAck?: boolean;
 }
 
 /** Errors that mean "this connection is gone", not "the command was refused". */
@@ -38,10 +40,11 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * A logged-in FishChat session that survives its msg_server: when the connection drops without
- * us closing it, it asks the gateway again and logs in again, with exponential backoff and jitter.
+ * us closing it, it asks the gateway again and logs in again, with exponential backoff and jitter,
+ * waiting what the server says when it refuses a login with IM_ERR_RATE_LIMITED (ReconnectPolicy).
  * A kick (the same id logged in elsewhere) ends it for good: that is another login taking over.
  *
- * Events: "connected" (addr, again: boolean), "reconnecting" (delayMs, reason), "p2p", "topic",
+ * Events: "connected" (addr, again: boolean), "retrying" and "reconnecting" (delayMs, reason, error: the failed attempt's, if any), "p2p", "topic",
  * "push" (Command), "kicked" (why), "closed".
  */
 export class ClientSession extends EventEmitter {
@@ -51,13 +54,13 @@ export class ClientSession extends EventEmitter {
   private client: FishChatClient | null = null;
   private stopped = false;
   private everConnected = false;
-  private readonly backoff: Backoff;
+  private readonly policy: ReconnectPolicy;
   private waiters: { resolve(c: FishChatClient): void; reject(e: Error): void }[] = [];
   private lastError = "";
 
   constructor(readonly opts: SessionOptions) {
     super();
-    this.backoff = new Backoff(opts.reconnectMinMs, opts.reconnectMaxMs);
+    this.policy = new ReconnectPolicy(opts.reconnectMinMs, opts.reconnectMaxMs);
   }
 
   get clientId(): string {
@@ -87,8 +90,8 @@ export class ClientSession extends EventEmitter {
           const tries = `${attempt} attempt${attempt === 1 ? "" : "s"} in ${Date.now() - started} ms`;
           throw new ImError(e.code, `could not log in within ${this.opts.connectTimeoutMs} ms (${tries}): ${e.message}`);
         }
-        const delay = Math.min(this.backoff.next(), left);
-        this.emit("retrying", delay, e.message);
+        const delay = Math.min(this.policy.next(e), left);
+        this.emit("retrying", delay, e.message, e);
         await sleep(delay);
       }
     }
@@ -105,7 +108,7 @@ export class ClientSession extends EventEmitter {
   private async connectOnce(target?: string): Promise<void> {
     const o = this.opts;
     const addr = target ?? o.server ?? (await this.askGateway());
-    const c = new FishChatClient({ codec: o.codec, autoAck: false, heartbeatMs: o.heartbeatMs, requestTimeoutMs: o.requestTimeoutMs });
+    const c = new FishChatClient({ codec: o.codec, autoAck: o.autoAck ?? false, heartbeatMs: o.heartbeatMs, requestTimeoutMs: o.requestTimeoutMs });
     try {
       await c.connect(addr);
     } catch (err) {
@@ -131,7 +134,7 @@ export class ClientSession extends EventEmitter {
     }
     this.client = c;
     this.addr = addr;
-    this.backoff.reset();
+    this.policy.reset();
     const again = this.everConnected;
     this.everConnected = true;
     this.emit("connected", addr, again);
@@ -196,21 +199,22 @@ export class ClientSession extends EventEmitter {
 
   private async reconnectLoop(reason: string): Promise<void> {
     let why = reason;
+    let failed: ImError | undefined;
     while (!this.stopped && this.client === null && this.kicked === null) {
-      const delay = this.backoff.next();
-      this.emit("reconnecting", delay, why);
+      const delay = this.policy.next(failed);
+      this.emit("reconnecting", delay, why, failed);
       await sleep(delay);
       if (this.stopped || this.client !== null) return;
       try {
         await this.connectOnce();
       } catch (err) {
-        const e = toImError(err);
-        if (FATAL_LOGIN.has(e.code)) {
-          this.failWaiters(e);
-          this.emit("fatal", e);
+        failed = toImError(err);
+        if (FATAL_LOGIN.has(failed.code)) {
+          this.failWaiters(failed);
+          this.emit("fatal", failed);
           return;
         }
-        why = e.message;
+        why = failed.message;
       }
     }
   }

@@ -83,6 +83,31 @@ export const attachmentsSchema = z
   })
   .prefault({});
 
+/**
+ * Admission control of logins (services/msg_server/login-admission.ts, docs/SECURITY.md): what
+ * keeps a reconnect storm (a msg_server with many clients dies, they all come here at once) from
+ * taking this process's CPU, its Redis link and its store away from the sessions it already has.
+ */
+export const loginAdmissionSchema = z
+  .strictObject({
+    /**
+     * Logins of this process in progress at once, from the token check to the end of the login
+     * sync (directory claim, inbox and topic sync). Beyond it a login is refused before
+     * any work with `ERR IM_ERR_RATE_LIMITED <message> <retryAfterMs>`; a v1 packet client, which
+     * has no such error, is closed and reconnects. @default 64
+     */
+    maxInProgress: z.number().int().positive().default(64),
+    /** The shortest wait given to a refused login. @default 200 */
+    retryAfterMinMs: positiveMs.default(200),
+    /** The longest: the wait grows with the queue of refused logins up to this. @default 30000 */
+    retryAfterMaxMs: positiveMs.default(30_000),
+    /** A login holds its slot at most this long, even if its sync has not settled (a hung store read). @default 10000 */
+    maxHoldMs: positiveMs.default(10_000),
+  })
+  .refine((c) => c.retryAfterMinMs <= c.retryAfterMaxMs, { path: ["retryAfterMaxMs"], message: "retryAfterMaxMs must be at least retryAfterMinMs" })
+  .prefault({});
+export type LoginAdmissionConfig = z.output<typeof loginAdmissionSchema>;
+
 export const msgServerSchema = z.strictObject({
   ...commonKeys,
   /** Where to listen, "host:port". */
@@ -105,6 +130,8 @@ export const msgServerSchema = z.strictObject({
   clientAuth: clientAuthSchema,
   /** Abuse limits per session and per source address (shared/limits/config.ts, docs/SECURITY.md). */
   limits: limitsSchema,
+  /** Logins in progress at once and the wait given to those refused (reconnect storms). */
+  loginAdmission: loginAdmissionSchema,
   /**
    * Who ONLINE_USERS and TOPIC_MEMBERS show: "all" (v1's :olu works), "peers" (ONLINE_USERS
    * lists only users sharing a topic with the caller; TOPIC_MEMBERS only for members), "none"

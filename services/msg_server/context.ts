@@ -14,6 +14,7 @@ import type { SessionTable } from "./session-table.js";
 import type { MsgServerStats } from "./stats.js";
 import type { LocalTopics } from "./topics.js";
 import type { Notifier } from "./notices.js";
+import type { LoginAdmission } from "./login-admission.js";
 
 /**
  * What command handlers may use: the parts of the msg_server core, named, and nothing else (no
@@ -41,8 +42,10 @@ export interface HandlerContext {
   readonly auth: ClientAuth;
   /** Store reads for clients running at once in the whole process. */
   readonly reads: Semaphore;
-  /** After the login reply has gone out: start delivering what the client missed. */
-  startSync(session: Session): void;
+  /** Logins in progress at once (a reconnect storm is refused with a wait, not taken all at once). */
+  readonly admission: LoginAdmission;
+  /** After the login reply has gone out: start delivering what the client missed. Settles (never rejects) when the sync has. */
+  startSync(session: Session): Promise<void>;
   /** What a new subscriber of `channel` is told first, so it starts from the current state. */
   snapshot(channel: string): Command[];
   /** The counters and gauges a STATS request answers with. */

@@ -31,6 +31,7 @@ import { SessionTable } from "./session-table.js";
 import { msgServerSnapshot, newMsgServerStats } from "./stats.js";
 import { LocalTopics } from "./topics.js";
 import { Notifier } from "./notices.js";
+import { LoginAdmission } from "./login-admission.js";
 
 export interface MsgServerDeps {
   cfg: MsgServerConfig;
@@ -64,6 +65,7 @@ export class MsgServer implements HandlerContext {
   readonly reads: Semaphore;
   readonly control: ControlBus;
   readonly notices: Notifier;
+  readonly admission: LoginAdmission;
   /** Set by main.ts once the HTTP file endpoints listen. */
   filesUrl: string | null = null;
   private readonly sweeper: IdleSweeper<Conn>;
@@ -85,6 +87,7 @@ export class MsgServer implements HandlerContext {
     this.auth = deps.auth;
     this.control = deps.bus.control;
     this.reads = new Semaphore(cfg.maxReadsPerProcess);
+    this.admission = new LoginAdmission(cfg.loginAdmission);
     const { channels, stats } = this;
     this.topics = new LocalTopics({ cfg, store, stats, channels, log });
     this.sessions = new SessionTable({
@@ -232,15 +235,12 @@ export class MsgServer implements HandlerContext {
     if (s?.token && (s.token.iat ?? 0) * 1000 <= r.atMs) this.sessions.close(s, reason());
   }
 
-  startSync(session: Session): void {
-    this.p2p.openInbox(session).catch((err: unknown) => this.log.warn({ err, clientId: session.clientId }, "inbox sync failed"));
-    this.topics
-      .loginSync(session)
-      .catch((err: unknown) => this.log.warn({ err, clientId: session.clientId }, "topic sync failed"))
-      // After the topic sync, so the session's topics are known: PRESENCE online to peers and members.
-      .finally(() => {
-        if (!session.ended) this.notices.online(session);
-      });
+  async startSync(session: Session): Promise<void> {
+    const inbox = this.p2p.openInbox(session).catch((err: unknown) => this.log.warn({ err, clientId: session.clientId }, "inbox sync failed"));
+    await this.topics.loginSync(session).catch((err: unknown) => this.log.warn({ err, clientId: session.clientId }, "topic sync failed"));
+    // After the topic sync, so the session's topics are known: PRESENCE online to peers and members.
+    if (!session.ended) this.notices.online(session);
+    await inbox;
   }
 
 
@@ -353,6 +353,7 @@ export class MsgServer implements HandlerContext {
       unackedDeliveries: unacked,
       routerLinks: this.channels.subscriberCount(Channel.SEND),
       clientConnections: clients,
+      loginsInProgress: this.admission.inProgress,
       ...this.storeHealth(),
     };
   }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { FishChatClient } from "../../shared/client/client.js";
+import { ReconnectPolicy } from "../../shared/client/reconnect-policy.js";
 import type { Command } from "../../shared/protocol/commands.js";
 import type { Cluster } from "./cluster.js";
 import { sleep, waitFor } from "./ports.js";
@@ -8,7 +9,8 @@ import type { Tracker } from "./tracker.js";
 /**
  * A client of a fault test that logs in again through the gateway whenever its connection
  * closes, as a real app would, feeding everything it receives to the tracker. It obeys GOAWAY
- * (a draining msg_server): it leaves after the delay, and comes back elsewhere.
+ * (a draining msg_server): it leaves after the delay, and comes back elsewhere. Retries follow the
+ * client library's ReconnectPolicy (backoff 100 .. 500 ms, the server's wait when rate limited).
  */
 export async function reconnecting(cl: Cluster, id: string, t: Tracker, via?: string): Promise<{ get: () => FishChatClient; stop: () => void; goaways: number[] }> {
   const goaways: number[] = [];
@@ -22,16 +24,18 @@ export async function reconnecting(cl: Cluster, id: string, t: Tracker, via?: st
   };
   let current: FishChatClient = await cl.client(id, { via, heartbeatMs: 500, setup });
   let stopped = false;
+  const policy = new ReconnectPolicy(100, 500);
   const watchClose = (c: FishChatClient) =>
     c.once("close", () => {
       const retry = async () => {
         while (!stopped) {
           try {
             current = await cl.client(id, { heartbeatMs: 500, setup });
+            policy.reset();
             watchClose(current);
             return;
-          } catch {
-            await sleep(100);
+          } catch (err) {
+            await sleep(policy.next(err));
           }
         }
       };

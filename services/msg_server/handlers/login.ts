@@ -1,10 +1,10 @@
 import { Cmd } from "../../../shared/protocol/commands.js";
-import { AuthError, CommandError, ErrorCode } from "../../../shared/errors.js";
+import { AuthError, CommandError, ErrorCode, RateLimitedError } from "../../../shared/errors.js";
 import { okReply } from "../../../shared/protocol/dialect.js";
 import { checkClientId } from "../../../shared/validate.js";
 import type { Command } from "../../../shared/protocol/commands.js";
 import type { HandlerContext } from "../context.js";
-import type { Conn } from "../session.js";
+import type { Conn, Session } from "../session.js";
 import { needArgs, sessionOf, type Handler, type Reply } from "./types.js";
 
 /**
@@ -13,6 +13,8 @@ import { needArgs, sessionOf, type Handler, type Reply } from "./types.js";
  * connection, and a session already logged in as that id is not touched (the check runs before
  * anything changes). Then the session is registered cluster-wide, an older session of the same
  * id is closed wherever it is, and what the client missed is delivered. [PROTO LOGIN-1..5]
+ * Admission control comes first: past loginAdmission.maxInProgress logins at once, the login is
+ * refused with a wait before any work (no token check, not counted against the address).
  */
 export const login: Handler = {
   access: "any",
@@ -36,20 +38,41 @@ async function loginNow(ctx: HandlerContext, conn: Conn, cmd: Command): Promise<
     if (current.clientId === id) return okReply(Cmd.SEND_CLIENT_ID, id);
     throw new CommandError(ErrorCode.IM_ERR_ALREADY_LOGGED_IN, `this connection is logged in as ${current.clientId}`);
   }
-  let token: Awaited<ReturnType<typeof ctx.auth.check>>;
+  const release = ctx.admission.tryEnter();
+  if (!release) throw refuse(ctx, conn);
+  let session: Session;
   try {
-    token = await ctx.auth.check(id, cmd.args[1], conn.remoteAddr);
+    let token: Awaited<ReturnType<typeof ctx.auth.check>>;
+    try {
+      token = await ctx.auth.check(id, cmd.args[1], conn.remoteAddr);
+    } catch (err) {
+      if (err instanceof AuthError) setImmediate(() => conn.close());
+      throw err;
+    }
+    if (conn.closed || conn.state.session) throw new CommandError(ErrorCode.IM_ERR_ALREADY_LOGGED_IN, "this connection logged in meanwhile");
+    session = await ctx.sessions.login(conn, id, token);
   } catch (err) {
-    if (err instanceof AuthError) setImmediate(() => conn.close());
+    release();
     throw err;
   }
-  if (conn.closed || conn.state.session) throw new CommandError(ErrorCode.IM_ERR_ALREADY_LOGGED_IN, "this connection logged in meanwhile");
-  const session = await ctx.sessions.login(conn, id, token);
   // After the OK has been written: the reply slot drains in a callback registered after this one returns.
+  // The slot is held until the sync has read what the client missed.
   setImmediate(() => {
-    if (!session.ended) ctx.startSync(session);
+    if (session.ended) release();
+    else void ctx.startSync(session).finally(release);
   });
   return okReply(Cmd.SEND_CLIENT_ID, id);
+}
+
+/**
+ * A login over the admission bound: the wait for a client that can hear it; a v1 packet client
+ * gets no reply at all, so it is closed, and reconnects through the gateway as after any drop.
+ */
+function refuse(ctx: HandlerContext, conn: Conn): RateLimitedError {
+  ctx.stats.loginsRefused++;
+  const wait = ctx.admission.retryAfterMs();
+  if (!conn.dialect.replies) setImmediate(() => conn.close());
+  return new RateLimitedError(`too many logins in progress on this server; retry after ${wait} ms`, wait);
 }
 
 /** REFRESH_TOKEN <token> (new): a fresh token for the same id extends the session past its old token's expiry. */
