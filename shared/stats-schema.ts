@@ -34,7 +34,7 @@ export const STATS = {
   msg_server: {
     ...PROCESS,
     logins: counter("client logins accepted"),
-    loginsRefused: counter("logins refused by admission control (loginAdmission.maxInProgress reached): IM_ERR_RATE_LIMITED, or closed for a v1 packet client"),
+    loginsRefused: counter("logins refused by admission control (loginAdmission.maxInProgress running and maxQueued waiting): IM_ERR_RATE_LIMITED, or closed for a v1 packet client"),
     logouts: counter("client sessions ended (logout, disconnect, kick)"),
     kicks: counter("sessions closed because the same id logged in again"),
     msgsIn: counter("p2p messages accepted from clients"),
@@ -57,6 +57,7 @@ export const STATS = {
     clientConnections: gauge("open client connections, logged in or not (internal links excluded)"),
     sessions: gauge("logged-in clients"),
     loginsInProgress: gauge("logins between their token check and the end of their login sync (bounded by loginAdmission.maxInProgress)"),
+    loginsQueued: gauge("logins waiting for a slot of loginAdmission.maxInProgress (bounded by loginAdmission.maxQueued)"),
     SessionNum: gauge("v1's name for sessions, kept for v1 monitors"),
     topics: gauge("topics with at least one member online here"),
     outboundBytes: gauge("bytes queued for connections and not yet written (send backlog)"),

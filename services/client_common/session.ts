@@ -44,7 +44,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * waiting what the server says when it refuses a login with IM_ERR_RATE_LIMITED (ReconnectPolicy).
  * A kick (the same id logged in elsewhere) ends it for good: that is another login taking over.
  *
- * Events: "connected" (addr, again: boolean), "retrying" and "reconnecting" (delayMs, reason, error: the failed attempt's, if any), "p2p", "topic",
+ * Events: "connected" (addr, again: boolean), "retrying" and "reconnecting" (delayMs, reason, error: the failed attempt's, if any),
+ * "loginRefused" (delayMs, error: a login refused with a short wait, sent again on the same connection), "p2p", "topic",
  * "push" (Command), "kicked" (why), "closed".
  */
 export class ClientSession extends EventEmitter {
@@ -122,7 +123,7 @@ export class ClientSession extends EventEmitter {
     });
     c.on("close", () => this.onClientClose(c));
     try {
-      await c.login(o.clientId, await o.token?.());
+      await this.policy.login(c, o.clientId, await o.token?.(), (ms, err) => this.emit("loginRefused", ms, err));
     } catch (err) {
       c.close();
       throw err;

@@ -92,11 +92,17 @@ export const loginAdmissionSchema = z
   .strictObject({
     /**
      * Logins of this process in progress at once, from the token check to the end of the login
-     * sync (directory claim, inbox and topic sync). Beyond it a login is refused before
-     * any work with `ERR IM_ERR_RATE_LIMITED <message> <retryAfterMs>`; a v1 packet client, which
-     * has no such error, is closed and reconnects. @default 64
+     * sync (directory claim, inbox and topic sync). Beyond it a login waits for a slot in the
+     * queue below. @default 64
      */
     maxInProgress: z.number().int().positive().default(64),
+    /**
+     * Logins waiting for a slot, in arrival order; they cost no work until they get one. Beyond
+     * it a login is refused before any work with `ERR IM_ERR_RATE_LIMITED <message>
+     * <retryAfterMs>`; a v1 packet client, which has no such error, is closed and reconnects.
+     * @default 4096
+     */
+    maxQueued: z.number().int().nonnegative().default(4096),
     /** The shortest wait given to a refused login. @default 200 */
     retryAfterMinMs: positiveMs.default(200),
     /** The longest: the wait grows with the queue of refused logins up to this. @default 30000 */

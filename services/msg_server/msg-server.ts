@@ -354,6 +354,7 @@ export class MsgServer implements HandlerContext {
       routerLinks: this.channels.subscriberCount(Channel.SEND),
       clientConnections: clients,
       loginsInProgress: this.admission.inProgress,
+      loginsQueued: this.admission.queued,
       ...this.storeHealth(),
     };
   }

@@ -26,6 +26,11 @@ export const TEST_CLIENT_AUTH = {
 export const TEST_LIMITS = { loginAttemptsPerAddress: 1_000_000, maxConnectionsPerAddress: 1_000_000, failedAuthPerAddress: 1_000_000, sendMessagesPerSec: 1_000_000, sendBurstMessages: 1_000_000, sendBytesPerSec: 1e12, sendBurstBytes: 1e12 };
 const DIST = resolve(import.meta.dirname, "../..");
 
+/** A token the test clusters' msg_servers accept (TEST_CLIENT_AUTH), for processes that have no Cluster object. */
+export function testToken(id: string, ttlSec = 3600): Promise<string> {
+  return mintToken(parseConfig("test", TEST_CLIENT_AUTH, clientAuthSchema), { sub: id, ttlSec });
+}
+
 export type ServiceName = "gateway" | "msg_server" | "router" | "manager" | "monitor" | "api";
 /** The key the test clusters' server API accepts (`Authorization: Bearer ${TEST_API_KEY}`). */
 export const TEST_API_KEY = "test-server-api-key-0123456789abcdef-xyz";
@@ -308,7 +313,7 @@ export async function startCluster(t: TestContext | null, opts: ClusterOptions =
     token(id, ttlSec = 3600) {
       const auth = (o.conf?.msg_server?.clientAuth as { mode?: string } | undefined) ?? TEST_CLIENT_AUTH;
       if (auth.mode === "none") return Promise.resolve("");
-      return mintToken(parseConfig("test", TEST_CLIENT_AUTH, clientAuthSchema), { sub: id, ttlSec });
+      return testToken(id, ttlSec);
     },
     wsPorts,
     gatewayHttpPort,

@@ -13,8 +13,9 @@ import { needArgs, sessionOf, type Handler, type Reply } from "./types.js";
  * connection, and a session already logged in as that id is not touched (the check runs before
  * anything changes). Then the session is registered cluster-wide, an older session of the same
  * id is closed wherever it is, and what the client missed is delivered. [PROTO LOGIN-1..5]
- * Admission control comes first: past loginAdmission.maxInProgress logins at once, the login is
- * refused with a wait before any work (no token check, not counted against the address).
+ * Admission control comes first: past loginAdmission.maxInProgress logins at once the login waits
+ * its turn, and past maxQueued waiting it is refused with a wait before any work (no token check,
+ * not counted against the address).
  */
 export const login: Handler = {
   access: "any",
@@ -38,10 +39,13 @@ async function loginNow(ctx: HandlerContext, conn: Conn, cmd: Command): Promise<
     if (current.clientId === id) return okReply(Cmd.SEND_CLIENT_ID, id);
     throw new CommandError(ErrorCode.IM_ERR_ALREADY_LOGGED_IN, `this connection is logged in as ${current.clientId}`);
   }
-  const release = ctx.admission.tryEnter();
-  if (!release) throw refuse(ctx, conn);
+  const slot = ctx.admission.enter();
+  if (!slot) throw refuse(ctx, conn);
+  const release = slot instanceof Promise ? await slot : slot;
   let session: Session;
   try {
+    // Queued, it may have gone meanwhile: no token check for a closed connection.
+    if (conn.closed) throw new CommandError(ErrorCode.IM_ERR_UNAVAILABLE, "connection closed while waiting to log in");
     let token: Awaited<ReturnType<typeof ctx.auth.check>>;
     try {
       token = await ctx.auth.check(id, cmd.args[1], conn.remoteAddr);
@@ -72,7 +76,7 @@ function refuse(ctx: HandlerContext, conn: Conn): RateLimitedError {
   ctx.stats.loginsRefused++;
   const wait = ctx.admission.retryAfterMs();
   if (!conn.dialect.replies) setImmediate(() => conn.close());
-  return new RateLimitedError(`too many logins in progress on this server; retry after ${wait} ms`, wait);
+  return new RateLimitedError(`too many logins waiting on this server; retry after ${wait} ms`, wait);
 }
 
 /** REFRESH_TOKEN <token> (new): a fresh token for the same id extends the session past its old token's expiry. */

@@ -25,52 +25,91 @@ function gate(): { wait: Promise<void>; open: () => void } {
 
 test("schema: defaults are on and bounded; a minimum above the maximum is refused", () => {
   const d = loginAdmissionSchema.parse(undefined);
-  assert.deepEqual(d, { maxInProgress: 64, retryAfterMinMs: 200, retryAfterMaxMs: 30_000, maxHoldMs: 10_000 });
+  assert.deepEqual(d, { maxInProgress: 64, maxQueued: 4096, retryAfterMinMs: 200, retryAfterMaxMs: 30_000, maxHoldMs: 10_000 });
   assert.equal(loginAdmissionSchema.safeParse({ retryAfterMinMs: 5000, retryAfterMaxMs: 1000 }).success, false);
   assert.equal(loginAdmissionSchema.safeParse({ maxInProgress: 0 }).success, false);
 });
 
-test("the bound: slots up to maxInProgress, idempotent release, a slot frees itself after maxHoldMs", async () => {
-  const a = new LoginAdmission(loginAdmissionSchema.parse({ maxInProgress: 2, maxHoldMs: 30 }));
-  const r1 = a.tryEnter();
-  const r2 = a.tryEnter();
-  assert.ok(r1 && r2);
-  assert.equal(a.tryEnter(), null, "the third is refused");
+/** A slot given at once (not queued, not refused). */
+const now = (x: ReturnType<LoginAdmission["enter"]>): (() => void) => {
+  assert.equal(typeof x, "function", "a slot at once");
+  return x as () => void;
+};
+
+test("the bound: slots up to maxInProgress, then a queue in arrival order, then refusal; idempotent release; the hold cap", async () => {
+  const a = new LoginAdmission(loginAdmissionSchema.parse({ maxInProgress: 2, maxQueued: 2, maxHoldMs: 50 }));
+  const r1 = now(a.enter());
+  const r2 = now(a.enter());
+  const q1 = a.enter();
+  const q2 = a.enter();
+  assert.ok(q1 instanceof Promise && q2 instanceof Promise, "the next two wait");
+  assert.equal(a.enter(), null, "the fifth is refused");
+  assert.deepEqual([a.inProgress, a.queued], [2, 2]);
+  const order: number[] = [];
+  void q1.then(() => order.push(1));
+  void q2.then(() => order.push(2));
   r1();
   r1();
-  assert.equal(a.inProgress, 1, "a second release of the same slot frees nothing more");
-  assert.ok(a.tryEnter(), "a freed slot is taken again");
-  assert.equal(a.tryEnter(), null);
-  await waitFor("held slots released by the hold cap", () => a.inProgress === 0, 2000, 5);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(order, [1], "the slot went to the first in line, once");
+  assert.deepEqual([a.inProgress, a.queued], [2, 1], "handed over, not freed: nobody jumps the queue");
   r2();
-  assert.equal(a.inProgress, 0, "releasing after the cap does not go below zero");
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(order, [1, 2]);
+  assert.equal(a.inProgress, 2);
+  await waitFor("held slots released by the hold cap", () => a.inProgress === 0, 2000, 5);
+  assert.ok(typeof a.enter() === "function", "free again");
 });
 
-test("the wait: a place in a queue spaced by the mean login time over the bound, jittered, within [min, max]", () => {
-  let now = 0;
+test("the wait: a place in a queue spaced by the rate logins complete at full load, jittered, within [min, max]", () => {
+  let t = 0;
   let rnd = 0.5;
-  const cfg = loginAdmissionSchema.parse({ maxInProgress: 10, retryAfterMinMs: 100, retryAfterMaxMs: 2000 });
-  const a = new LoginAdmission(cfg, () => now, () => rnd);
-  // Teach it logins of 200 ms: ten at a time means one place every 20 ms.
-  for (let i = 0; i < 200; i++) {
-    const r = a.tryEnter()!;
-    now += 200;
-    r();
-  }
-  assert.ok(Math.abs(a.meanLoginMs - 200) < 1, `mean ${a.meanLoginMs}`);
+  const cfg = loginAdmissionSchema.parse({ maxInProgress: 10, maxQueued: 0, retryAfterMinMs: 100, retryAfterMaxMs: 2000 });
+  const a = new LoginAdmission(cfg, () => t, () => rnd);
+  assert.equal(a.ratePerSec, 312.5, "before anything completed at full load: the assumed rate, 10 slots of 32 ms");
   const waits = Array.from({ length: 50 }, () => a.retryAfterMs());
-  // rnd 0.5: min * 1.1 + place, place = k * 20 ms.
-  assert.deepEqual(waits.slice(0, 3), [130, 150, 170]);
+  // rnd 0.5: min * 1.1 + place, place = k * 3.2 ms.
+  assert.deepEqual(waits.slice(0, 3), [113, 116, 120]);
   assert.ok(waits.every((w, i) => i === 0 || w > waits[i - 1]!), "later refusals get later places");
-  for (let i = 0; i < 200; i++) a.retryAfterMs();
+  for (let i = 0; i < 1000; i++) a.retryAfterMs();
   assert.equal(a.retryAfterMs(), 2000, "capped at the maximum");
-  now += 60_000;
-  assert.equal(a.retryAfterMs(), 130, "the queue drained with time: back to the minimum");
+  t += 60_000;
+  assert.equal(a.retryAfterMs(), 113, "the queue drained with time: back to the minimum");
+
+  // A quarter second of 100 completed logins and nobody waiting says nothing about capacity: still the assumed rate.
+  t += 60_000;
+  for (let i = 0; i < 100; i++) now(a.enter())();
+  t += 250;
+  assert.equal(a.ratePerSec, 312.5);
+  // At full load (10 running, one refused) 50 completed in a quarter second: 200 per second.
+  const held = Array.from({ length: 10 }, () => now(a.enter()));
+  assert.equal(a.enter(), null);
+  for (let i = 0; i < 50; i++) {
+    held.shift()!();
+    held.push(now(a.enter()));
+  }
+  assert.equal(a.ratePerSec, 312.5, "the quarter second is counted once it is over");
+  t += 250;
+  assert.equal(a.ratePerSec, 200);
+  assert.deepEqual([a.retryAfterMs(), a.retryAfterMs()], [115, 120]);
+  t += 2500;
+  assert.equal(a.ratePerSec, 312.5, "after two seconds the measurement is forgotten");
+
   rnd = 0;
   const low = a.retryAfterMs();
   rnd = 0.999;
   const high = a.retryAfterMs();
   assert.ok(low >= 100 && high > low, `jitter spreads equal places (${low} .. ${high}) and never goes below the minimum`);
+});
+
+test("the wait counts the real queue ahead: a refusal behind 20 waiting logins comes after them", () => {
+  const t = 0;
+  const a = new LoginAdmission(loginAdmissionSchema.parse({ maxInProgress: 10, maxQueued: 20, retryAfterMinMs: 100 }), () => t, () => 0.5);
+  for (let i = 0; i < 30; i++) a.enter();
+  assert.equal(a.queued, 20);
+  assert.equal(a.enter(), null);
+  // 20 waiting + its own place, 3.2 ms apart: 21 * 3.2 = 67.2, plus 110.
+  assert.equal(a.retryAfterMs(), 177);
 });
 
 test("core: past the bound a line login gets RATE_LIMITED with the wait, a v1 packet login is closed, neither costs an attempt of the address", async (t) => {
@@ -85,7 +124,7 @@ test("core: past the bound a line login gets RATE_LIMITED with the wait, a v1 pa
   const h = await startCore(t, {
     bus,
     conf: {
-      loginAdmission: { maxInProgress: 2, retryAfterMinMs: 100, retryAfterMaxMs: 1000 },
+      loginAdmission: { maxInProgress: 2, maxQueued: 0, retryAfterMinMs: 100, retryAfterMaxMs: 1000 },
       limits: { loginAttemptsPerAddress: 3, maxConnectionsPerAddress: 100 },
     },
   });
@@ -96,7 +135,7 @@ test("core: past the bound a line login gets RATE_LIMITED with the wait, a v1 pa
 
   const refused = await carol.request(`SEND_CLIENT_ID carol ${await h.token("carol")}`);
   assert.equal(codeOf(refused), "IM_ERR_RATE_LIMITED");
-  assert.match(refused.args[1] ?? "", /too many logins in progress/);
+  assert.match(refused.args[1] ?? "", /too many logins waiting/);
   const wait = Number(refused.args[2]);
   assert.ok(wait >= 100 && wait <= 1000, `retryAfterMs ${wait} within the configured range`);
   assert.equal(carol.closed, false, "a line client may retry on the same connection");
@@ -119,7 +158,7 @@ test("core: past the bound a line login gets RATE_LIMITED with the wait, a v1 pa
 });
 
 test("core: a slot is held until the login sync has read the store, and a failed login gives its slot back", async (t) => {
-  const h = await startCore(t, { conf: { loginAdmission: { maxInProgress: 1 } } });
+  const h = await startCore(t, { conf: { loginAdmission: { maxInProgress: 1, maxQueued: 0 } } });
   const sync = gate();
   const topicsOf = h.store.topicsOf.bind(h.store);
   h.store.topicsOf = async (id) => {
@@ -136,4 +175,29 @@ test("core: a slot is held until the login sync has read the store, and a failed
   assert.equal(h.core.admission.inProgress, 0, "the failed login released its slot");
   await h.login("bob");
   assert.equal(codeOf(await alice.request("SEND_PING PING")), Cmd.OK);
+});
+
+test("core: a login past the bound waits its turn in the queue and then succeeds; past the queue it is refused", async (t) => {
+  const bus = memoryBus();
+  const claims = gate();
+  const claim = bus.sessions.claim.bind(bus.sessions);
+  bus.sessions.claim = async (id, loc) => {
+    await claims.wait;
+    return claim(id, loc);
+  };
+  const h = await startCore(t, { bus, conf: { loginAdmission: { maxInProgress: 1, maxQueued: 1 } } });
+  const a = h.connect().request(`SEND_CLIENT_ID alice ${await h.token("alice")}`);
+  await waitFor("alice in progress", () => h.core.admission.inProgress === 1, 2000, 5);
+  const bob = h.connect();
+  let bobAnswered = false;
+  const b = bob.request(`SEND_CLIENT_ID bob ${await h.token("bob")}`).then((r) => {
+    bobAnswered = true;
+    return r;
+  });
+  await waitFor("bob queued", () => h.core.admission.queued === 1, 2000, 5);
+  assert.equal(codeOf(await h.connect().request(`SEND_CLIENT_ID carol ${await h.token("carol")}`)), "IM_ERR_RATE_LIMITED", "the queue is full");
+  assert.equal(bobAnswered, false, "bob is still waiting, not refused");
+  claims.open();
+  assert.deepEqual([codeOf(await a), codeOf(await b)], [Cmd.OK, Cmd.OK]);
+  assert.equal(h.core.stats.loginsRefused, 1);
 });
