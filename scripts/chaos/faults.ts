@@ -1,44 +1,82 @@
 /**
- * The faults `npm run chaos` picks from, each one process at a time: what it does and how the
- * cluster is put back afterwards. Pure choice (seeded), real processes.
+ * The faults `npm run chaos` picks from, one at a time: what each does and how the cluster is
+ * put back afterwards. Pure choice (seeded), real processes and real links. Link faults need
+ * the namespace hosts (`--net netns`): on loopback they have no targets and are never picked.
  */
-import type { Cluster, ServiceProc } from "../../test/support/cluster.js";
 import { sleep } from "../../test/support/ports.js";
+import type { ChaosCluster, ChaosLink, ChaosProc } from "./clusters.js";
+
+/** One thing a fault can hit, with the way to inject it and undo it after `holdMs`. */
+export interface FaultTarget {
+  label: string;
+  run(holdMs: number): Promise<void>;
+}
 
 export interface Fault {
   name: string;
-  /** Which processes it can hit. */
-  targets(cl: Cluster): ServiceProc[];
-  /** Inject it on `p` and undo it (restart, SIGCONT) after `holdMs`. */
-  run(p: ServiceProc, holdMs: number): Promise<void>;
+  targets(cl: ChaosCluster): FaultTarget[];
 }
 
-async function restartIfDead(p: ServiceProc): Promise<void> {
-  if (!p.running) await p.start();
-}
-
-const kill: Fault["run"] = async (p, holdMs) => {
+const kill = async (p: ChaosProc, holdMs: number) => {
   await p.kill("SIGKILL");
   await sleep(holdMs);
   await p.start();
 };
 
-const freeze: Fault["run"] = async (p, holdMs) => {
-  p.proc!.kill("SIGSTOP");
+const freeze = async (p: ChaosProc, holdMs: number) => {
+  p.signal("SIGSTOP");
   await sleep(holdMs);
   // A frozen msg_server caught holding the store's write lock is killed by the stall guard.
-  if (p.running) p.proc!.kill("SIGCONT");
-  await restartIfDead(p);
+  p.signal("SIGCONT");
+  if (!p.running) await p.start();
+};
+
+/** A fault on each of the processes or links `which` names (null: absent in this cluster). */
+function on<T extends { label: string }>(name: string, which: (cl: ChaosCluster) => (T | null)[], run: (x: T, holdMs: number) => Promise<void>): Fault {
+  return {
+    name,
+    targets: (cl) => which(cl).filter((x): x is T => x !== null).map((x) => ({ label: x.label, run: (holdMs) => run(x, holdMs) })),
+  };
+}
+
+/**
+ * What a lossy, slow internal link costs: 40 ms ± 10 ms each way out of the host and 3% of its
+ * frames dropped (TCP retransmits them, so the cost is latency, never lost data).
+ */
+export const NETEM_SPEC = "delay 40ms 10ms loss 3%";
+
+const shape = async (l: ChaosLink, holdMs: number) => {
+  await l.netem(NETEM_SPEC);
+  try {
+    await sleep(holdMs);
+  } finally {
+    await l.clearNetem();
+  }
+};
+
+const cut = async (l: ChaosLink, holdMs: number) => {
+  await l.partition();
+  try {
+    await sleep(holdMs);
+  } finally {
+    await l.heal();
+  }
 };
 
 export const FAULTS: Fault[] = [
-  { name: "SIGKILL msg_server", targets: (cl) => cl.msgServers, run: kill },
-  { name: "SIGSTOP msg_server", targets: (cl) => cl.msgServers, run: freeze },
-  { name: "SIGKILL router", targets: (cl) => cl.routers, run: kill },
-  { name: "SIGSTOP router", targets: (cl) => cl.routers, run: freeze },
-  { name: "SIGKILL manager", targets: (cl) => cl.managers, run: kill },
-  { name: "SIGSTOP manager", targets: (cl) => cl.managers, run: freeze },
-  { name: "SIGKILL gateway", targets: (cl) => (cl.gateway ? [cl.gateway] : []), run: kill },
+  on("SIGKILL msg_server", (cl) => cl.msgServers, kill),
+  on("SIGSTOP msg_server", (cl) => cl.msgServers, freeze),
+  on("SIGKILL router", (cl) => cl.routers, kill),
+  on("SIGSTOP router", (cl) => cl.routers, freeze),
+  on("SIGKILL manager", (cl) => cl.managers, kill),
+  on("SIGSTOP manager", (cl) => cl.managers, freeze),
+  on("SIGKILL gateway", (cl) => [cl.gateway], kill),
+  // Redis: a restart with AOF on loopback (it keeps most keys), with no persistence on netns (it
+  // comes back empty and the services write everything again); a freeze outlasts the TTLs in it.
+  on("SIGKILL redis", (cl) => [cl.redis], kill),
+  on("SIGSTOP redis", (cl) => [cl.redis], freeze),
+  on(`netem ${NETEM_SPEC}`, (cl) => cl.links, shape),
+  on("partition", (cl) => [cl.redisLink], cut),
 ];
 
 /** mulberry32: a small seeded generator, so a failing run can be replayed with its seed. */

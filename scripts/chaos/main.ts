@@ -1,119 +1,113 @@
 #!/usr/bin/env node
 /**
- * `npm run chaos -- --duration 120 --seed N`: a cluster of real processes (2 msg_servers, 2
- * routers, 2 managers, a gateway) under steady p2p traffic between reconnecting clients, with
- * random faults from faults.ts, one at a time. Prints a table of the faults injected (with the
- * time until every sender had an acknowledgement again) and the counts of the checker
- * (test/support/tracker.ts); exits 1 on any acknowledged loss, duplicate or reordering.
+ * `npm run chaos -- --duration 120 --seed N [--net netns] [--faults REGEX]`: a cluster of real
+ * processes (2 msg_servers, 2 routers, 2 managers, a gateway, redis-server) under steady p2p
+ * traffic between reconnecting clients, with random faults from faults.ts, one at a time. On
+ * `--net netns` every process has a network-namespace host of its own, so links can be slowed,
+ * made lossy and cut too. Prints a table of the faults injected (the time until every sender
+ * had an acknowledgement again, and the send latency while each one held) and the checker's
+ * counts (test/support/tracker.ts); exits 1 on any acknowledged loss, duplicate or reordering.
  */
-import { Command, InvalidArgumentError } from "commander";
-import { startCluster } from "../../test/support/cluster.js";
+import { Command, InvalidArgumentError, Option } from "commander";
+import type { Cluster } from "../../test/support/cluster.js";
 import { sleep, waitFor } from "../../test/support/ports.js";
 import { reconnecting } from "../../test/support/reconnecting.js";
+import { checkerCounts, SteadyTraffic } from "../../test/support/steady.js";
 import { Tracker } from "../../test/support/tracker.js";
+import { type ChaosCluster, loopbackChaosCluster, netnsChaosCluster } from "./clusters.js";
 import { FAULTS, seeded } from "./faults.js";
+import { countsTable, type FaultRow, faultTable } from "./report.js";
 
 const int = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("a whole number");
   return n;
 };
+const regex = (v: string) => {
+  try {
+    return new RegExp(v);
+  } catch {
+    throw new InvalidArgumentError("a regular expression");
+  }
+};
 const opts = new Command("chaos")
   .option("--duration <s>", "seconds of faults under load", int, 120)
   .option("--seed <n>", "seed of the fault sequence (default: random, printed)", int)
   .option("--pairs <n>", "sender/recipient pairs", int, 6)
   .option("--pace <ms>", "pause between one sender's messages", int, 20)
+  .addOption(new Option("--net <kind>", "loopback, or network-namespace hosts (needs root; adds link faults)").choices(["loopback", "netns"]).default("loopback"))
+  .option("--faults <regex>", "only the faults whose name matches (e.g. 'redis|netem|partition')", regex)
   .parse(process.argv)
-  .opts<{ duration: number; seed?: number; pairs: number; pace: number }>();
+  .opts<{ duration: number; seed?: number; pairs: number; pace: number; net: "loopback" | "netns"; faults?: RegExp }>();
 const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
 const rand = seeded(seed);
 const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
-interface Pair {
-  tracker: Tracker;
-  sent: number;
-  lastAckAt: number;
-}
-
 async function main(): Promise<number> {
-  console.log(`chaos: seed ${seed}, ${opts.duration} s, ${opts.pairs} pairs`);
-  const cl = await startCluster(null, { msgServers: 2, routers: 2, manager: true, managers: 2, conf: { msg_server: { inboxSweepMs: 1000 } } });
+  console.log(`chaos: seed ${seed}, ${opts.duration} s, ${opts.pairs} pairs, on ${opts.net}`);
+  const cl: ChaosCluster = opts.net === "netns" ? await netnsChaosCluster() : await loopbackChaosCluster();
+  // Interrupted (Ctrl-C, a test's deadline): the cluster's processes must not outlive us.
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      console.log(`chaos: ${sig}, stopping the cluster`);
+      void cl.kill().finally(() => process.exit(2));
+    });
+  }
   const stops: (() => void)[] = [];
   try {
-    const pairs: Pair[] = [];
-    let sending = true;
-    const loops: Promise<void>[] = [];
+    const usable = FAULTS.filter((f) => (!opts.faults || opts.faults.test(f.name)) && f.targets(cl).length > 0);
+    if (usable.length === 0) throw new Error(`no fault matches ${opts.faults} on ${opts.net}`);
+    // reconnecting() only calls client(); the netns cluster's goes through the gateway's forward.
+    const clients = cl.clients as unknown as Cluster;
+    const trackers: Tracker[] = [];
+    const senders = [];
     for (let i = 0; i < opts.pairs; i++) {
-      const pair: Pair = { tracker: new Tracker(), sent: 0, lastAckAt: Date.now() };
-      const rx = await reconnecting(cl, `chaos-rx-${seed}-${i}`, pair.tracker);
-      const tx = await reconnecting(cl, `chaos-tx-${seed}-${i}`, new Tracker());
+      const tracker = new Tracker();
+      const rx = await reconnecting(clients, `chaos-rx-${seed}-${i}`, tracker);
+      const tx = await reconnecting(clients, `chaos-tx-${seed}-${i}`, new Tracker());
       stops.push(rx.stop, tx.stop);
-      pairs.push(pair);
-      loops.push(
-        (async () => {
-          // One message at a time, retried with its cmid until acknowledged (the store deduplicates).
-          for (let n = 0; sending; n++) {
-            const cmid = `m${n}`;
-            for (;;) {
-              try {
-                const r = await tx.get().sendP2P(`chaos-rx-${seed}-${i}`, cmid, cmid);
-                pair.tracker.acked.set(cmid, r.uuid);
-                pair.lastAckAt = Date.now();
-                break;
-              } catch {
-                await sleep(100);
-              }
-            }
-            pair.sent = n + 1;
-            await sleep(opts.pace);
-          }
-        })(),
-      );
+      trackers.push(tracker);
+      senders.push({ to: `chaos-rx-${seed}-${i}`, from: tx.get, tracker });
     }
-    const rows: string[][] = [];
-    const end = Date.now() + opts.duration * 1000;
+    // One message at a time per pair, retried with its cmid until acknowledged (the store deduplicates).
+    const steady = new SteadyTraffic(senders, { paceMs: opts.pace, retryMs: 100 });
+    const rows: FaultRow[] = [];
+    const startedAt = Date.now();
+    const end = startedAt + opts.duration * 1000;
     await sleep(2000);
     while (Date.now() < end) {
-      const fault = pick(FAULTS);
+      const fault = pick(usable);
       const target = pick(fault.targets(cl));
       const holdMs = 500 + Math.floor(rand() * 3000);
-      const at = Date.now();
-      await fault.run(target, holdMs);
+      const from = Date.now();
+      console.log(`chaos: ${((from - startedAt) / 1000).toFixed(1)} s: ${fault.name} on ${target.label} for ${holdMs} ms`);
+      await target.run(holdMs);
+      const to = Date.now();
       await cl.routerReady();
       // Recovered when every sender got an acknowledgement after the fault was undone.
-      const undone = Date.now();
-      let recovery = "-";
+      let recoveryMs: number | null = null;
       try {
-        await waitFor("every sender acknowledged again", () => pairs.every((p) => p.lastAckAt > undone), 30_000, 50);
-        recovery = String(Date.now() - undone);
+        await waitFor("every sender acknowledged again", () => steady.lastAckAt.every((t) => t > to), 30_000, 50);
+        recoveryMs = Date.now() - to;
       } catch {
-        recovery = "> 30000";
+        // Reported as "> 30000".
       }
-      rows.push([String(rows.length + 1), `${((at - (end - opts.duration * 1000)) / 1000).toFixed(1)}`, fault.name, `${target.name}:${target.port}`, String(holdMs), recovery]);
+      rows.push({ fault: fault.name, target: target.label, holdMs, recoveryMs, from, to });
       await sleep(500 + Math.floor(rand() * 2000));
     }
-    sending = false;
-    await Promise.all(loops);
-    const total = (f: (t: Tracker) => number) => pairs.reduce((s, p) => s + f(p.tracker), 0);
+    await steady.stop();
     try {
-      await waitFor("every acknowledged message delivered", () => total((t) => t.lost().length) === 0, 30_000, 200);
+      await waitFor("every acknowledged message delivered", () => checkerCounts(trackers).lost === 0, 30_000, 200);
     } catch {
       // Reported below.
     }
-    console.log("\n| # | at s | fault | process | held ms | recovery ms |\n|---|---|---|---|---|---|");
-    for (const r of rows) console.log(`| ${r.join(" | ")} |`);
-    const counts = {
-      acknowledged: total((t) => t.acked.size),
-      delivered: total((t) => [...t.acked.values()].filter((u) => t.seen.has(u)).length),
-      lost: total((t) => t.lost().length),
-      storedTwice: total((t) => t.storedTwice().length),
-      duplicatesOnOneConnection: total((t) => t.sameConnDuplicates),
-      outOfOrder: total((t) => t.reordered()),
-    };
-    console.log("\n| acknowledged | delivered | lost | stored twice | duplicates on one connection | out of order |\n|---|---|---|---|---|---|");
-    console.log(`| ${Object.values(counts).join(" | ")} |`);
+    console.log(`\n${faultTable(rows, startedAt, steady)}`);
+    const counts = checkerCounts(trackers);
+    console.log(`\n${countsTable(steady.sent, counts)}`);
+    const errors = [...steady.errors].map(([c, n]) => `${c} × ${n}`).join(", ");
+    console.log(`\nfailed send attempts (retried): ${errors || "none"}`);
     const ok = counts.lost === 0 && counts.storedTwice === 0 && counts.duplicatesOnOneConnection === 0 && counts.outOfOrder === 0;
-    console.log(ok ? `\nchaos: OK (seed ${seed})` : `\nchaos: FAILED (seed ${seed}); replay with --seed ${seed}`);
+    console.log(ok ? `\nchaos: OK (seed ${seed})` : `\nchaos: FAILED (seed ${seed}); replay with the same options and --seed ${seed}`);
     return ok ? 0 : 1;
   } finally {
     for (const s of stops) s();

@@ -1,6 +1,7 @@
 import { Cluster, Redis } from "ioredis";
 import type { Logger } from "../log/logger.js";
 import type { RedisConfig } from "../config/common.js";
+import { reviving } from "./reviving-redis.js";
 
 /** What the Bus classes that work on both topologies take: a standalone connection or a Cluster client. */
 export type RedisClient = Redis | Cluster;
@@ -29,23 +30,27 @@ const SENTINEL_TIMEOUT_MS = 500;
 
 /**
  * An ioredis client that retries for ever with a capped delay (services must survive a Redis
- * restart) and fails commands fast while disconnected instead of queueing them without bound.
+ * restart), also when ioredis itself gives up (reviving-redis.ts), and fails commands fast while
+ * disconnected instead of queueing them without bound.
  */
 export function createRedis(cfg: RedisConfig, log: Logger, name: string): Redis {
-  const redis = new Redis({
-    ...where(cfg),
-    db: cfg.db,
-    password: cfg.password || undefined,
-    connectionName: name,
-    connectTimeout: cfg.connectTimeoutMs,
-    lazyConnect: false,
-    enableOfflineQueue: true,
-    // Commands issued while disconnected fail after one retry cycle rather than waiting for ever.
-    maxRetriesPerRequest: 1,
-    commandTimeout: COMMAND_TIMEOUT_MS,
-    disconnectTimeout: DISCONNECT_TIMEOUT_MS,
-    retryStrategy: retryDelay,
-  });
+  const redis = reviving(
+    new Redis({
+      ...where(cfg),
+      db: cfg.db,
+      password: cfg.password || undefined,
+      connectionName: name,
+      connectTimeout: cfg.connectTimeoutMs,
+      lazyConnect: false,
+      enableOfflineQueue: true,
+      // Commands issued while disconnected fail after one retry cycle rather than waiting for ever.
+      maxRetriesPerRequest: 1,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      disconnectTimeout: DISCONNECT_TIMEOUT_MS,
+      retryStrategy: retryDelay,
+    }),
+    log,
+  );
   let wasReady = false;
   redis.on("ready", () => {
     if (wasReady) log.info({ redis: name }, "redis reconnected");

@@ -4,8 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import type { Redis } from "ioredis";
 import type { Bus } from "../../shared/bus/bus.js";
 import type { ControlMessage } from "../../shared/bus/control-bus.js";
+import { createRedis } from "../../shared/bus/redis.js";
 import { openRedisBus } from "../../shared/bus/redis-bus.js";
 import { redisSchema } from "../../shared/config/common.js";
 import { captureLogger } from "../support/log-sink.js";
@@ -82,5 +84,37 @@ describe("Redis Sentinel Bus across a master failover", () => {
       15_000,
       100,
     );
+  });
+});
+
+describe("a Sentinel client that ioredis gives up on (redis/ioredis#1683)", () => {
+  test("told to disconnect while it asks a sentinel for the master, it and its duplicates connect again by themselves; a client we close stays closed", { timeout: 30_000 }, async (t) => {
+    const cfg = redisSchema.parse({ sentinel: { name: rs.name, nodes: rs.seeds() } });
+    const main = createRedis(cfg, captureLogger().log, "revive-test");
+    const dup = main.duplicate();
+    t.after(() => {
+      main.disconnect();
+      dup.disconnect();
+    });
+    for (const [i, c] of ([main, dup] as Redis[]).entries()) {
+      await waitFor("client ready", () => c.status === "ready", 10_000);
+      // What the failover detector of the previous connection does when +switch-master arrives
+      // while a reconnection is resolving the master: it disconnects the connector.
+      // (events.once would reject on the "error" ioredis emits before "end".)
+      const event = (name: string) => new Promise<void>((r) => c.once(name, () => r()));
+      const connecting = event("connecting");
+      c.disconnect(true);
+      await connecting;
+      const ended = event("end");
+      (c as unknown as { connector: { disconnect(): void } }).connector.disconnect();
+      await ended;
+      assert.equal(c.status, "end", "ioredis gave the client up (the race is reproduced)");
+      const t0 = Date.now();
+      assert.equal(await waitFor("the client back", async () => (c.status === "ready" ? c.ping() : null), 10_000, 20), "PONG");
+      t.diagnostic(`${i === 0 ? "the client" : "its duplicate"}: back ${Date.now() - t0} ms after ioredis gave it up`);
+    }
+    main.disconnect();
+    await sleep(500);
+    assert.equal(main.status, "end", "a client we closed is not revived");
   });
 });

@@ -57,6 +57,11 @@ export class ServiceProc {
     return `127.0.0.1:${this.port}`;
   }
 
+  /** "msg_server:19000": what fault tables print. */
+  get label(): string {
+    return `${this.name}:${this.port}`;
+  }
+
   get running(): boolean {
     return this.proc !== null && this.proc.exitCode === null && this.proc.signalCode === null;
   }
@@ -88,6 +93,11 @@ export class ServiceProc {
       // A process left frozen (SIGSTOP) by a failed test would never act on a SIGTERM.
       if (signal !== "SIGKILL") p.kill("SIGCONT");
     });
+  }
+
+  /** SIGSTOP / SIGCONT without waiting for anything. */
+  signal(signal: "SIGSTOP" | "SIGCONT"): void {
+    if (this.running) this.proc!.kill(signal);
   }
 
   async stop(): Promise<void> {

@@ -7,6 +7,8 @@ import type { Tracker } from "./tracker.js";
 export interface AckedSend {
   at: number;
   ms: number;
+  uuid: string;
+  pair: number;
 }
 
 export interface SteadyPair {
@@ -55,7 +57,7 @@ export class SteadyTraffic {
           const r = await p.from().sendP2P(p.to, cmid, cmid);
           p.tracker.acked.set(cmid, r.uuid);
           this.lastAckAt[i] = Date.now();
-          if (this.acked.length < cap) this.acked.push({ at, ms: performance.now() - t0 });
+          if (this.acked.length < cap) this.acked.push({ at, ms: performance.now() - t0, uuid: r.uuid, pair: i });
           break;
         } catch (err) {
           const code = err instanceof ImError ? err.code : "other";
@@ -77,6 +79,17 @@ export class SteadyTraffic {
   /** Latencies of the sends whose first attempt started in [from, to). */
   window(from: number, to: number): number[] {
     return this.acked.filter((a) => a.at >= from && a.at < to).map((a) => a.ms);
+  }
+
+  /** For the same sends, from the first attempt until the recipient first had it (those delivered so far). */
+  deliveryWindow(from: number, to: number): number[] {
+    const out: number[] = [];
+    for (const a of this.acked) {
+      if (a.at < from || a.at >= to) continue;
+      const seen = this.pairs[a.pair]!.tracker.firstSeenAt.get(a.uuid);
+      if (seen !== undefined) out.push(seen - a.at);
+    }
+    return out;
   }
 
   async stop(): Promise<void> {

@@ -17,6 +17,8 @@ export class Tracker {
   sameConnDuplicates = 0;
   /** Per connection, the order of cmids received. */
   readonly orders: string[][] = [];
+  /** uuid -> when (epoch ms) it first arrived, on any connection. */
+  readonly firstSeenAt = new Map<string, number>();
 
   /** Any client that emits "p2p" (FishChatClient, the WebSocket test client). */
   watch(c: { on(event: "p2p", listener: (m: P2PMessage) => void): unknown }): void {
@@ -28,6 +30,7 @@ export class Tracker {
       here.add(m.uuid);
       order.push(m.body);
       this.seen.set(m.uuid, (this.seen.get(m.uuid) ?? 0) + 1);
+      if (!this.firstSeenAt.has(m.uuid)) this.firstSeenAt.set(m.uuid, Date.now());
       let set = this.uuidsByCmid.get(m.body);
       if (!set) this.uuidsByCmid.set(m.body, (set = new Set()));
       set.add(m.uuid);
