@@ -3,7 +3,9 @@
  * 100 ms, as `delivery` events in DIR/bench-<pid>.jsonl, so the timeline shows a spike and its
  * cause (a GC pause, a lagging loop, a slow commit) on one time axis. Off unless main.ts sets it.
  */
-import type { Tracer } from "../../shared/trace/tracer.js";
+import { hop } from "../../shared/trace/hops.js";
+import { type Tracer, traceNow } from "../../shared/trace/tracer.js";
+import { decodeBody } from "./body.js";
 
 const BUCKET_US = 100_000;
 
@@ -36,4 +38,17 @@ function flushBucket(): void {
 
 export function flushDeliveryTrace(): void {
   flushBucket();
+}
+
+/**
+ * The two ends of a sampled message's life (shared/trace/hops.ts), from the tool's side: its
+ * planned send time, from the body, and now. Called only for a message hopSampled() picked;
+ * the services' hops of a message without ends are ignored by the breakdown.
+ */
+export function traceHopEnds(uuid: string, body: string, measured: (sendUs: number) => boolean): void {
+  const f = decodeBody(body);
+  // The warm-up's messages are left out, as from the latency figures.
+  if (!f || !measured(f.sendUs)) return;
+  hop(uuid, "sched", performance.timeOrigin + f.sendUs / 1000);
+  hop(uuid, "delivered", traceNow());
 }

@@ -91,6 +91,11 @@ export class LoadEngine {
   private running = false;
   private t0Us = 0;
   private warmEndUs = Number.POSITIVE_INFINITY;
+
+  /** Whether a message sent at sendUs falls in the measured window (after the warm-up). */
+  measured(sendUs: number): boolean {
+    return sendUs >= this.warmEndUs;
+  }
   /** Deliveries and acks after this do not count towards rates (timed runs). */
   private cutoffUs = Number.POSITIVE_INFINITY;
   private lastDeliveryUs = 0;

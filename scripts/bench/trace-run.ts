@@ -9,7 +9,9 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TRACE_ENV } from "../../shared/trace/from-env.js";
 import { Tracer } from "../../shared/trace/tracer.js";
+import { setHopTracer } from "../../shared/trace/hops.js";
 import { flushDeliveryTrace, setDeliveryTracer } from "./delivery-trace.js";
+import { hopBreakdown, hopTable } from "./hop-breakdown.js";
 import { readTraceDir, traceStats } from "./trace-parse.js";
 import { timelineSvg } from "./trace-svg.js";
 
@@ -24,6 +26,7 @@ export function enableServiceTraces(dir: string, progress: (msg: string) => void
   process.env[TRACE_ENV] = join(dir, "{service}-{pid}.jsonl");
   own = new Tracer(join(dir, `bench-${process.pid}.jsonl`), "bench");
   setDeliveryTracer(own);
+  setHopTracer(own);
   progress(`traces of the msg_servers, routers and gateway go to ${dir}`);
 }
 
@@ -31,6 +34,7 @@ export function enableServiceTraces(dir: string, progress: (msg: string) => void
 export function renderTraces(dir: string): string {
   flushDeliveryTrace();
   setDeliveryTracer(null);
+  setHopTracer(null);
   own?.close();
   own = null;
   // A lane needs something to draw: the tool's own file is empty when nothing was delivered (login, idle).
@@ -42,5 +46,7 @@ export function renderTraces(dir: string): string {
     if (s.deliveryMaxMs > 0) return `${s.name}: delivery latency max ${s.deliveryMaxMs} ms`;
     return `${s.name}: gc ${s.gcCount} pauses, ${s.gcTotalMs} ms in all, longest ${s.gcMaxMs} ms; loop lag max ${s.lagMaxMs} ms; ${s.commits} commits, ${s.writesPerCommit} writes each, slowest ${s.commitMaxMs} ms${f.badLines ? `; ${f.badLines} unreadable lines` : ""}`;
   });
-  return [out, ...lines].join("\n  ");
+  const hops = hopBreakdown(files);
+  const hopLines = hops.messages > 0 ? ["", ...hopTable(hops).split("\n")] : [];
+  return [out, ...lines, ...hopLines].join("\n  ");
 }

@@ -7,6 +7,7 @@ import type { MsgServerConfig } from "./config.js";
 import type { Session } from "./session.js";
 import type { MsgServerStats } from "./stats.js";
 import { deliveryStream } from "./streams.js";
+import { hop } from "../../shared/trace/hops.js";
 
 export interface P2PDeliveryDeps {
   cfg: Pick<MsgServerConfig, "syncBatch">;
@@ -45,7 +46,9 @@ export class P2PDelivery {
       push: (pos, msg) => {
         stats.msgsOut++;
         session.unacked.set(msg.uuid, pos);
-        return session.conn.send(session.conn.dialect.p2pPush(msg));
+        const ok = session.conn.send(session.conn.dialect.p2pPush(msg));
+        hop(msg.uuid, "push");
+        return ok;
       },
       pull: async (after, limit) => {
         stats.storePulls++;
@@ -70,6 +73,7 @@ export class P2PDelivery {
     const e: RouteP2P = { type: "route-p2p", to: msg.to, from: msg.from, body: msg.body, uuid: msg.uuid, ipos, seq: msg.seq, ts: msg.ts };
     const line = encodeEnvelope(e);
     if (this.d.channels.publishOne(Channel.SEND, msg.to, line)) this.d.stats.routedOut++;
+    hop(msg.uuid, "publish");
     if (this.d.channels.subscriberCount(Channel.SEND_WATCH) > 0) this.d.channels.publish(Channel.SEND_WATCH, line);
   }
 
@@ -79,6 +83,7 @@ export class P2PDelivery {
    */
   routed(e: RouteP2P): boolean {
     this.d.stats.routedIn++;
+    hop(e.uuid, "routed-in");
     const s = this.d.sessions.get(e.to);
     if (!s) {
       this.d.stats.routeNacks++;

@@ -3,6 +3,7 @@ import { Channel, type Command } from "../../shared/protocol/commands.js";
 import { encodeEnvelope, parseEnvelope, type Envelope, type RouteP2P, type RouteTopic } from "../../shared/protocol/envelope.js";
 import { processStats } from "../../shared/process-stats.js";
 import { counters, ROUTER_TOPIC_TO } from "../../shared/stats-schema.js";
+import { hop } from "../../shared/trace/hops.js";
 import type { LocationCache } from "./locations.js";
 
 /** Messages held behind one source link's location lookup before new ones are shed. */
@@ -78,6 +79,7 @@ export class Router {
     switch (e.type) {
       case "route-p2p":
         this.counters.p2pIn++;
+        hop(e.uuid, "router-in");
         this.routeP2P(source, e);
         return;
       case "route-topic":
@@ -148,6 +150,7 @@ export class Router {
   private forwardP2P(dest: string, e: RouteP2P): void {
     if (this.links.get(dest)?.send(encodeEnvelope(e))) this.counters.p2pForwarded++;
     else this.counters.p2pLinkDown++;
+    hop(e.uuid, "router-out");
   }
 
   /** The destination did not have the client: our cache was stale. Point the right server at its store. */

@@ -5,6 +5,7 @@
 import type { Logger } from "../log/logger.js";
 import { traceRuntime } from "./runtime-trace.js";
 import { Tracer } from "./tracer.js";
+import { setHopTracer } from "./hops.js";
 
 export const TRACE_ENV = "FISHCHAT_TRACE_FILE";
 
@@ -18,10 +19,12 @@ export function startTraceFromEnv(service: string, log: Logger, env = process.en
   if (!template) return null;
   const tracer = new Tracer(traceFileName(template, service), service);
   const runtime = traceRuntime(tracer);
-  log.info({ file: tracer.file }, "runtime trace on (GC pauses, event-loop lag, store commits)");
+  setHopTracer(tracer);
+  log.info({ file: tracer.file }, "runtime trace on (GC pauses, event-loop lag, store commits, sampled message hops)");
   return {
     tracer,
     stop() {
+      setHopTracer(null);
       runtime.stop();
       tracer.close();
     },

@@ -5,7 +5,9 @@
  */
 import { Cmd, type Command } from "../../../shared/protocol/commands.js";
 import { Kind, type BenchConn, type ConnHandlers } from "../bench-conn.js";
+import { hopSampled } from "../../../shared/trace/hops.js";
 import { closeAll, loginAll, sleep } from "../clients.js";
+import { traceHopEnds } from "../delivery-trace.js";
 import { LoadEngine } from "../load.js";
 import { pairClients } from "../pairing.js";
 import { loadFigures } from "./figures.js";
@@ -64,6 +66,7 @@ function p2pHandlers(engine: LoadEngine): ConnHandlers {
       }
       const [body = "", from = "", uuid = ""] = cmd.args;
       engine.onDelivery(conn.idx, from, body);
+      if (hopSampled(uuid)) traceHopEnds(uuid, body, (us) => engine.measured(us));
       // Acknowledge even a delivery the fault injector drops: the "loss" is in the application.
       const ack = `${Cmd.P2P_ACK} ${conn.clientId} ${uuid}\n`;
       conn.send(Kind.P2P_ACK, ack, conn.codec === "packet" ? { name: Cmd.P2P_ACK, args: [conn.clientId, uuid] } : null);

@@ -5,6 +5,8 @@ import { okReply } from "../../../shared/protocol/dialect.js";
 import { checkClientId } from "../../../shared/validate.js";
 import { p2pConversation } from "../../../shared/protocol/conversation.js";
 import { checkedBody, orderedSend } from "../attachment-ref.js";
+import { hop, hopsOn } from "../../../shared/trace/hops.js";
+import { traceNow } from "../../../shared/trace/tracer.js";
 import { admitSend, checkBody, checkCmid, needArgs, sessionOf, type Handler } from "./types.js";
 
 /**
@@ -26,12 +28,17 @@ export const sendP2P: Handler = {
     const cmid = checkCmid(cmd.args[3]);
     admitSend(ctx, s, Buffer.byteLength(body));
     ctx.stats.msgsIn++;
+    const t0 = hopsOn() ? traceNow() : 0;
     // No wait for earlier commands: the store resolves one conversation's appends in call order
     // (store.ts), so deliveries keep the sender's order, and the connection orders the replies.
     const conv = p2pConversation(s.clientId, to);
     const append = (b: string) => ctx.store.appendP2P({ uuid: randomUUID(), from: s.clientId, to, body: b, ts: Date.now(), cmid });
     // An attachment reference is checked (and rewritten) first, in order with the other sends.
     return orderedSend(s, body, (b) => checkedBody(ctx.store, s.clientId, conv, b), append).then((r) => {
+      if (t0 > 0) {
+        hop(r.msg.uuid, "recv", t0);
+        hop(r.msg.uuid, "commit");
+      }
       if (!r.duplicate) ctx.p2p.deliver(r.msg, r.ipos);
       return okReply(Cmd.SEND_MESSAGE_P2P, r.msg.uuid, String(r.msg.seq));
     });
