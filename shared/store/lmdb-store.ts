@@ -24,6 +24,7 @@ import { lmdbTopicOps } from "./lmdb-topics.js";
 import { lmdbPrune } from "./lmdb-retention.js";
 import { p2pConversation } from "../protocol/conversation.js";
 import { StallGuard } from "./lmdb-stall-guard.js";
+import { AckBatcher } from "./lmdb-ack-batch.js";
 import type { AppendP2PResult, ClientRecord, InboxEntry, NewP2PMessage, Store, StoreLimits, StoredMessage } from "./store.js";
 
 export interface LmdbStoreOptions {
@@ -35,7 +36,11 @@ export interface LmdbStoreOptions {
   log?: { warn(obj: object, msg: string): void };
   /** A write pending this long looks for a stopped process holding the write lock and kills it (lmdb-stall-guard.ts); 0: never. Default 500. */
   stalledWriterKillMs?: number;
+  /** How long an ack may wait to share the commit of the next append (lmdb-ack-batch.ts); 0: never. Default 4. */
+  ackDelayMs?: number;
 }
+
+const DEFAULT_ACK_DELAY_MS = 4;
 
 const INBOX_FULL = Symbol("inbox full");
 
@@ -56,7 +61,7 @@ export async function openLmdbStore(opts: LmdbStoreOptions): Promise<Store> {
   if (stale > 0) opts.log?.warn({ path: opts.path, stale }, "cleared stale LMDB reader slots left by dead processes");
   const swept = await sweepStaleUploads(dbs);
   if (swept > 0) opts.log?.warn({ path: opts.path, swept }, "removed the chunks of attachment uploads whose process died");
-  const fresh = withFreshReads(lmdbStore(dbs, opts.limits), dbs);
+  const fresh = withFreshReads(lmdbStore(dbs, opts.limits, new AckBatcher(opts.ackDelayMs ?? DEFAULT_ACK_DELAY_MS)), dbs);
   const flushed = opts.durability === "flush" ? withFlushedWrites(fresh, dbs) : fresh;
   const guard = new StallGuard({ afterMs: opts.stalledWriterKillMs ?? 500, readerList: () => dbs.env.readerList(), log: opts.log });
   const store = withStallGuard(flushed, guard);
@@ -174,14 +179,20 @@ function withFreshReads(store: Store, dbs: LmdbDbs): Store {
 }
 
 /** The p2p, history and client methods; topics live in lmdb-topics.ts. */
-function lmdbStore(dbs: LmdbDbs, limits: StoreLimits): Store {
+function lmdbStore(dbs: LmdbDbs, limits: StoreLimits, acks: AckBatcher): Store {
   const { env } = dbs;
   let closed: Promise<void> | undefined;
+  const topics = lmdbTopicOps(dbs);
 
   return {
     kind: "lmdb",
     atomicAppends: true,
-    ...lmdbTopicOps(dbs),
+    ...topics,
+    // Held acks join the commit of an append (lmdb-ack-batch.ts): queued in the same turn, just before it.
+    appendTopic(...args) {
+      acks.flush();
+      return topics.appendTopic(...args);
+    },
     ...lmdbConversationOps(dbs),
     ...lmdbAttachmentOps(dbs, limits),
 
@@ -191,6 +202,7 @@ function lmdbStore(dbs: LmdbDbs, limits: StoreLimits): Store {
       assertKeyFits(m.from, m.to, m.from, m.to);
       assertKeyFits(m.to, m.uuid);
       if (m.cmid !== undefined) assertKeyFits(m.from, m.cmid);
+      acks.flush();
       const res = await env.transaction((): AppendP2PResult | typeof INBOX_FULL => {
         // Dedup first: a retry of a message already stored must succeed even when the inbox is full.
         const found = findOriginal(dbs, m.from, m.cmid);
@@ -248,7 +260,7 @@ function lmdbStore(dbs: LmdbDbs, limits: StoreLimits): Store {
     },
 
     async ackInbox(recipient: string, uuid: string, iposHint?: number): Promise<boolean> {
-      return env.transaction(() => {
+      return acks.defer(() => env.transaction(() => {
         let ipos: number | undefined;
         if (iposHint !== undefined && dbs.inbox.get([recipient, iposHint])?.[2] === uuid) ipos = iposHint;
         else {
@@ -266,7 +278,7 @@ function lmdbStore(dbs: LmdbDbs, limits: StoreLimits): Store {
         const [head, pending] = dbs.inboxMeta.get(recipient) ?? [ipos, 1];
         dbs.inboxMeta.putSync(recipient, [head, Math.max(0, pending - 1)]);
         return true;
-      });
+      }));
     },
 
     prune: (policy, opts) => lmdbPrune(dbs, policy, opts),
@@ -298,7 +310,7 @@ function lmdbStore(dbs: LmdbDbs, limits: StoreLimits): Store {
 
     close(): Promise<void> {
       // Idempotent: shutdown paths may call close twice, and a second env.close() throws.
-      closed ??= env.close();
+      closed ??= acks.drain().then(() => env.close());
       return closed;
     },
   };
