@@ -46,6 +46,16 @@ export function checkClientId(id: string | undefined, what = "client id"): strin
   return canonical;
 }
 
+/**
+ * A copy of `s` that does not point into a larger string. V8 makes a substring of 13 or more
+ * characters a view of its parent, so a client id cut from a login line kept the whole line, bearer
+ * token included, alive as long as the session (~300 bytes per idle connection in a heap
+ * snapshot). Concatenating flattens into a fresh string; the slice is a view of that copy only.
+ */
+export function ownString(s: string): string {
+  return s.length < 13 ? s : (` ${s}`).slice(1);
+}
+
 /** Topic names are ASCII, so the well-formed and NFC rules hold by construction; the check stays explicit. */
 export function checkTopicName(name: string | undefined): string {
   if (name === undefined || !isWellFormed(name) || !TOPIC_NAME.test(name)) {

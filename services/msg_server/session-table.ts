@@ -4,6 +4,7 @@ import type { Kick } from "../../shared/protocol/envelope.js";
 import { loginTime, type SessionDirectory, type SessionLocation } from "../../shared/bus/session-directory.js";
 import type { VerifiedToken } from "../../shared/auth/token-verifier.js";
 import { ErrorCode, ImError } from "../../shared/errors.js";
+import { ownString } from "../../shared/validate.js";
 import type { ChannelHub } from "./channels.js";
 import { sessionEvents } from "./events.js";
 import { Session, type Conn } from "./session.js";
@@ -68,8 +69,10 @@ export class SessionTable {
    * Register a login. The local table is updated at once (deliveries start flowing), the
    * directory is claimed, and a previous session of the same id anywhere in the cluster is closed.
    */
-  async login(conn: Conn, clientId: string, token: VerifiedToken | null = null): Promise<Session> {
+  async login(conn: Conn, id: string, token: VerifiedToken | null = null): Promise<Session> {
     const { d } = this;
+    // The session outlives the login line the id was cut from (see ownString).
+    const clientId = ownString(id);
     const prev = this.byId.get(clientId);
     if (prev && prev.conn !== conn) this.kick(prev, "logged in again on this server");
     const session = new Session(clientId, conn, d.serverId, d.maxReadsPerSession);
