@@ -123,7 +123,13 @@ export function encodeJsonPush(cmd: Command): string {
 export function encodeJsonReply(reply: Command, request: Command | null): string {
   const id: RequestId = request?.id ?? null;
   if (reply.name === Cmd.OK) return `${JSON.stringify({ id, ok: true, result: reply.args.slice(1) })}\n`;
-  if (reply.name === Cmd.ERR) return `${JSON.stringify({ id, ok: false, error: { code: reply.args[0] ?? ErrorCode.IM_ERR_INTERNAL, message: reply.args[1] ?? "" } })}\n`;
+  if (reply.name === Cmd.ERR) {
+    const error: { code: string; message: string; retryAfterMs?: number } = { code: reply.args[0] ?? ErrorCode.IM_ERR_INTERNAL, message: reply.args[1] ?? "" };
+    // A rate limit's wait, the line protocol's third argument (RateLimitedError), as a number.
+    const wait = Number(reply.args[2]);
+    if (error.code === ErrorCode.IM_ERR_RATE_LIMITED && Number.isFinite(wait) && wait >= 0) error.retryAfterMs = wait;
+    return `${JSON.stringify({ id, ok: false, error })}\n`;
+  }
   // v1's own replies (JOIN_TOPIC's LOCATE_TOPIC_MSG_ADDR): successes that name themselves.
   return `${JSON.stringify({ id, ok: true, reply: reply.name, result: reply.args })}\n`;
 }
@@ -188,6 +194,10 @@ export function decodeJsonServerMessage(text: string): ServerMessage {
     return { kind: "reply", id, reply: { name, args: o.result } };
   }
   const e = o.error as Record<string, unknown> | undefined;
-  if (o.ok === false && typeof e?.code === "string" && typeof e.message === "string") return { kind: "reply", id, reply: { name: Cmd.ERR, args: [e.code, e.message] } };
+  if (o.ok === false && typeof e?.code === "string" && typeof e.message === "string") {
+    // A rate limit's wait goes back to the third argument, where errorFromReply reads it.
+    const args = typeof e.retryAfterMs === "number" ? [e.code, e.message, String(e.retryAfterMs)] : [e.code, e.message];
+    return { kind: "reply", id, reply: { name: Cmd.ERR, args } };
+  }
   throw badFrame("server message is not a reply or a push");
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import test from "node:test";
-import { ErrorCode, ProtocolError } from "../../../shared/errors.js";
+import { ErrorCode, ProtocolError, RateLimitedError } from "../../../shared/errors.js";
 import { LINE } from "../../../shared/protocol/codec.js";
 import { Cmd, type Command } from "../../../shared/protocol/commands.js";
 import { RejectedRequest, errorReply, okReply, type Limits } from "../../../shared/protocol/dialect.js";
@@ -84,6 +84,18 @@ for (const [name, text, code, id] of BAD) {
     assert.deepEqual(reply, { id, ok: false, error: { code, message: item.message } });
   });
 }
+
+test("a rate limit's wait is a number in the JSON error, as the line protocol's third argument", () => {
+  const request: Command = { name: "SEND_CLIENT_ID", args: ["alice", "t"], id: 3 };
+  const reply = JSON.parse(JSON_DIALECT.encodeReply(errorReply(new RateLimitedError("too many logins waiting", 1250)), request) as string);
+  assert.deepEqual(reply, { id: 3, ok: false, error: { code: ErrorCode.IM_ERR_RATE_LIMITED, message: "too many logins waiting", retryAfterMs: 1250 } });
+  assert.deepEqual(LINE.encodeReply(errorReply(new RateLimitedError("too many logins waiting", 1250)), request), 'ERR IM_ERR_RATE_LIMITED "too many logins waiting" 1250\n');
+  const back = decodeJsonServerMessage(JSON.stringify(reply));
+  assert.deepEqual(back, { kind: "reply", id: 3, reply: { name: Cmd.ERR, args: [ErrorCode.IM_ERR_RATE_LIMITED, "too many logins waiting", "1250"] } }, "a client reads the wait back");
+  // Other errors carry no wait.
+  const other = JSON.parse(JSON_DIALECT.encodeReply({ name: Cmd.ERR, args: [ErrorCode.IM_ERR_BAD_ARGS, "x", "5"] }, request) as string);
+  assert.deepEqual(other.error, { code: ErrorCode.IM_ERR_BAD_ARGS, message: "x" });
+});
 
 test("json request limits are exactly at the bound", () => {
   const atLimit = JSON.stringify({ id: 1, cmd: "X", args: ["a".repeat(1024 - 30)] });
