@@ -20,17 +20,18 @@ export class ChannelHub {
 
   subscribe(channel: string, conn: Conn): void {
     this.subs.get(channel)?.add(conn);
-    conn.state.channels.add(channel);
+    (conn.state.channels ??= new Set()).add(channel);
   }
 
   unsubscribe(channel: string, conn: Conn): void {
     this.subs.get(channel)?.delete(conn);
-    conn.state.channels.delete(channel);
+    conn.state.channels?.delete(channel);
   }
 
   dropConnection(conn: Conn): void {
+    if (!conn.state.channels) return;
     for (const ch of conn.state.channels) this.subs.get(ch)?.delete(conn);
-    conn.state.channels.clear();
+    conn.state.channels = null;
   }
 
   subscriberCount(channel: string): number {

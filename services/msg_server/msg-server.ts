@@ -269,7 +269,7 @@ export class MsgServer implements HandlerContext {
     const lim = this.limiters.get(session.clientId);
     if (lim && session.sendLimiter === lim.limiter) lim.endedAt = Date.now();
     // Not while stopping: the clients reconnect to another server at once.
-    if (!this.closing) this.notices.offline(session, [...session.topics.keys()]);
+    if (!this.closing) this.notices.offline(session, session.topicNames());
     session.inbox?.close();
     this.topics.detachAll(session);
     void this.flushCursorsOf([session]);
@@ -281,7 +281,7 @@ export class MsgServer implements HandlerContext {
     if (reason?.code === ErrorCode.IM_ERR_SLOW_CONSUMER) this.stats.slowConsumers++;
     else if (reason instanceof ProtocolError) this.stats.protocolErrors++;
     if (conn.state.session) this.sessions.end(conn.state.session);
-    const wasRouter = conn.state.channels.has(Channel.SEND) || conn.state.channels.has(Channel.TOPIC_SYNC);
+    const wasRouter = conn.state.channels?.has(Channel.SEND) === true || conn.state.channels?.has(Channel.TOPIC_SYNC) === true;
     this.channels.dropConnection(conn);
     if (wasRouter && !this.closing) this.repairRoutes();
     if (this.log.isLevelEnabled("debug")) conn.log.debug({ reason: reason?.code }, "closed");
@@ -323,7 +323,9 @@ export class MsgServer implements HandlerContext {
   private async flushCursorsOf(sessions: Iterable<Session>): Promise<void> {
     const updates = [];
     for (const s of sessions) {
-      for (const [topic, seq] of s.dirtyCursors) updates.push({ clientId: s.clientId, topic, seq });
+      const dirty = s.dirtyCursorsIfAny;
+      if (!dirty || dirty.size === 0) continue;
+      for (const [topic, seq] of dirty) updates.push({ clientId: s.clientId, topic, seq });
       s.dirtyCursors.clear();
     }
     if (updates.length === 0) return;
@@ -343,7 +345,7 @@ export class MsgServer implements HandlerContext {
       if (c.state.role !== "internal") clients++;
     }
     let unacked = 0;
-    for (const s of this.sessions.values()) unacked += s.unacked.size;
+    for (const s of this.sessions.values()) unacked += s.unackedCount;
     return {
       connections: this.conns.size,
       sessions: this.sessions.size,

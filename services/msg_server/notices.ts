@@ -102,7 +102,7 @@ export class Notifier {
 
   /** PRESENCE online, after a login (and its topic sync: `topics` are the session's topics). */
   online(session: Session): void {
-    this.presence(session.clientId, true, [...session.topics.keys()]);
+    this.presence(session.clientId, true, session.topicNames());
   }
 
   /**

@@ -43,7 +43,15 @@ export interface OrderedStreamOptions<T> {
 export class OrderedStream<T> {
   /** Highest position delivered on this connection. */
   last: number;
-  private stash = new Map<number, T>();
+  /** Entries that arrived ahead of their turn; made on the first (most streams never need one). */
+  private stashMap: Map<number, T> | null = null;
+  private get stash(): Map<number, T> {
+    this.stashMap ??= new Map();
+    return this.stashMap;
+  }
+  private get stashSize(): number {
+    return this.stashMap?.size ?? 0;
+  }
   private pulling = false;
   private pullAgain = false;
   private closed = false;
@@ -82,7 +90,7 @@ export class OrderedStream<T> {
   close(): void {
     this.closed = true;
     this.clearGapTimer();
-    this.stash.clear();
+    this.stashMap = null;
   }
 
   /** A live entry. */
@@ -91,10 +99,10 @@ export class OrderedStream<T> {
     if (this.ready && !this.pulling && pos === this.last + 1) {
       this.deliver(pos, item);
       this.drainStash();
-      if (this.stash.size === 0) this.clearGapTimer();
+      if (this.stashSize === 0) this.clearGapTimer();
       return;
     }
-    if (this.stash.size < this.o.maxStash) this.stash.set(pos, item);
+    if (this.stashSize < this.o.maxStash) this.stash.set(pos, item);
     else {
       // Overflow: the store has it; read it now rather than wait.
       this.pullAgain = true;
@@ -118,7 +126,7 @@ export class OrderedStream<T> {
     }
     this.gapTimer = setTimeout(() => {
       this.gapTimer = null;
-      if (!this.closed && this.stash.size > 0) this.pull();
+      if (!this.closed && this.stashSize > 0) this.pull();
     }, this.o.gapWaitMs);
     this.gapTimer.unref();
   }
@@ -184,7 +192,7 @@ export class OrderedStream<T> {
         if (e.pos <= this.last) continue;
         if (e.pos > this.last + 1 && !this.o.skipHoles && !initial) {
           // Keep the rest for afterPull, which waits for the hole or skips it after the grace.
-          for (const rest of entries.slice(i)) if (this.stash.size < this.o.maxStash) this.stash.set(rest.pos, rest.item);
+          for (const rest of entries.slice(i)) if (this.stashSize < this.o.maxStash) this.stash.set(rest.pos, rest.item);
           return;
         }
         // A catch-up can be far larger than the connection's bound: pace it to the socket.
@@ -213,7 +221,7 @@ export class OrderedStream<T> {
     if (this.pullingFor > this.last) this.settledHead = this.pullingFor;
     this.pullingFor = 0;
     this.drainStash();
-    if (this.stash.size === 0) {
+    if (this.stashSize === 0) {
       this.holeSince = 0;
       return;
     }
@@ -226,7 +234,7 @@ export class OrderedStream<T> {
       const min = Math.min(...this.stash.keys());
       this.last = min - 1;
       this.drainStash();
-      if (this.stash.size > 0) this.retryLater();
+      if (this.stashSize > 0) this.retryLater();
       return;
     }
     this.retryLater();
@@ -237,6 +245,7 @@ export class OrderedStream<T> {
   }
 
   private drainStash(): void {
+    if (this.stashSize === 0) return;
     for (const pos of [...this.stash.keys()]) if (pos <= this.last) this.stash.delete(pos);
     for (;;) {
       const item = this.stash.get(this.last + 1);

@@ -11,7 +11,8 @@ export interface ConnState {
   role: "anon" | "client" | "internal";
   session: Session | null;
   subscriberId: string;
-  channels: Set<string>;
+  /** Channels this connection subscribed to (internal links only); null until the first. */
+  channels: Set<string> | null;
   /**
    * A login being checked (its token is verified asynchronously): commands pipelined behind it
    * wait for it, in order, instead of finding the connection not logged in yet.
@@ -22,7 +23,7 @@ export interface ConnState {
 export type Conn = Connection<ConnState>;
 
 export function newConnState(): ConnState {
-  return { role: "anon", session: null, subscriberId: "", channels: new Set(), loginPending: null };
+  return { role: "anon", session: null, subscriberId: "", channels: null, loginPending: null };
 }
 
 /** One logged-in client on this msg_server. */
@@ -31,17 +32,45 @@ export class Session {
   loc: SessionLocation;
   /** The recipient's inbox, delivered in inbox-position order. Set once the login sync starts. */
   inbox: OrderedStream<StoredMessage> | null = null;
-  /** Topic name -> its stream on this connection. */
-  readonly topics = new Map<string, OrderedStream<StoredMessage>>();
-  /** Highest topic seq the client acknowledged (or, for v1 packet clients, was written to it), not yet flushed to the store. */
-  readonly dirtyCursors = new Map<string, number>();
+  /** Topic name -> its stream on this connection; made on the first (see dirtyCursors). */
+  get topics(): Map<string, OrderedStream<StoredMessage>> {
+    this.topicMap ??= new Map();
+    return this.topicMap;
+  }
+  /** The names of the topics attached here, without making the map. */
+  topicNames(): string[] {
+    return this.topicMap ? [...this.topicMap.keys()] : [];
+  }
+  private topicMap: Map<string, OrderedStream<StoredMessage>> | null = null;
+  /**
+   * Highest topic seq the client acknowledged (or, for v1 packet clients, was written to it), not
+   * yet flushed to the store. Made on first use, as `unacked`: an empty Map still holds a hash
+   * table of ~200 bytes, and an idle session needs neither (heap snapshot, BENCHMARKS.md).
+   */
+  get dirtyCursors(): Map<string, number> {
+    this.dirty ??= new Map();
+    return this.dirty;
+  }
+  /** The dirty cursors, without making the map when there never were any. */
+  get dirtyCursorsIfAny(): ReadonlyMap<string, number> | null {
+    return this.dirty;
+  }
+  private dirty: Map<string, number> | null = null;
   /** Runs this client's order-sensitive commands one after another, in the order it sent them. */
   readonly serial = new Serial();
   /**
    * p2p messages pushed on this connection and not yet acknowledged: uuid -> inbox position, so
-   * P2P_ACK can name the position to the store. Bounded by the store's inboxMaxPending.
+   * P2P_ACK can name the position to the store. Bounded by the store's inboxMaxPending. Made on
+   * the first push.
    */
-  readonly unacked = new Map<string, number>();
+  get unacked(): Map<string, number> {
+    this.unackedMap ??= new Map();
+    return this.unackedMap;
+  }
+  get unackedCount(): number {
+    return this.unackedMap?.size ?? 0;
+  }
+  private unackedMap: Map<string, number> | null = null;
   /** Set when the session ends, so late async work (a sync in flight) stops touching it. */
   ended = false;
   /** The token the session logged in (or last refreshed) with; null in clientAuth mode "none". */

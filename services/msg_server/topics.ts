@@ -133,7 +133,7 @@ export class LocalTopics {
   }
 
   detachAll(session: Session): void {
-    for (const name of [...session.topics.keys()]) this.detach(session, name);
+    for (const name of session.topicNames()) this.detach(session, name);
   }
 
   /**
