@@ -6,7 +6,8 @@ import type { ChannelHub } from "./channels.js";
 import type { MsgServerConfig } from "./config.js";
 import type { Session } from "./session.js";
 import type { MsgServerStats } from "./stats.js";
-import { deliveryStream } from "./streams.js";
+import { DeliveryFeed, deliveryStream } from "./streams.js";
+import type { StreamEntry } from "./ordered-stream.js";
 import { hop } from "../../shared/trace/hops.js";
 
 export interface P2PDeliveryDeps {
@@ -32,31 +33,14 @@ export class P2PDelivery {
 
   /** Create the session's inbox stream and start catching up from the store. */
   async openInbox(session: Session): Promise<void> {
-    const { store, cfg, stats, log } = this.d;
+    const { store } = this.d;
     // Everything still in the inbox is redelivered (at least once): start before the oldest entry.
     // The head is read first: positions up to it that the catch-up does not find were acknowledged.
     const head = (await store.inboxHeads([session.clientId])).get(session.clientId) ?? 0;
     const first = await store.inboxRange(session.clientId, 0, 1);
     if (session.ended) return;
     const start = first.length > 0 ? first[0]!.ipos - 1 : head;
-    const stream = deliveryStream(start, {
-      conn: session.conn,
-      batch: cfg.syncBatch,
-      atomicAppends: store.atomicAppends,
-      push: (pos, msg) => {
-        stats.msgsOut++;
-        session.unacked.set(msg.uuid, pos);
-        const ok = session.conn.send(session.conn.dialect.p2pPush(msg));
-        hop(msg.uuid, "push");
-        return ok;
-      },
-      pull: async (after, limit) => {
-        stats.storePulls++;
-        const entries = await store.inboxRange(session.clientId, after, limit);
-        return entries.map((e) => ({ pos: e.ipos, item: e.msg }));
-      },
-      onError: (err) => log.warn({ err, clientId: session.clientId }, "inbox pull failed; the sweep will retry"),
-    });
+    const stream = deliveryStream(start, new InboxFeed(session, this.d));
     session.inbox = stream;
     stream.open(head);
   }
@@ -120,5 +104,33 @@ export class P2PDelivery {
       const heads = await this.d.store.inboxHeads(slice.map((s) => s.clientId));
       for (const s of slice) fn(s, heads.get(s.clientId) ?? 0);
     }
+  }
+}
+
+/** One session's inbox as its stream sees it (see DeliveryFeed). */
+class InboxFeed extends DeliveryFeed {
+  constructor(
+    private readonly session: Session,
+    private readonly d: P2PDeliveryDeps,
+  ) {
+    super(session.conn, d.cfg.syncBatch, d.store.atomicAppends);
+  }
+
+  push(pos: number, msg: StoredMessage): boolean {
+    this.d.stats.msgsOut++;
+    this.session.unacked.set(msg.uuid, pos);
+    const ok = this.conn.send(this.conn.dialect.p2pPush(msg));
+    hop(msg.uuid, "push");
+    return ok;
+  }
+
+  async pull(after: number, limit: number): Promise<StreamEntry<StoredMessage>[]> {
+    this.d.stats.storePulls++;
+    const entries = await this.d.store.inboxRange(this.session.clientId, after, limit);
+    return entries.map((e) => ({ pos: e.ipos, item: e.msg }));
+  }
+
+  onError(err: unknown): void {
+    this.d.log.warn({ err, clientId: this.session.clientId }, "inbox pull failed; the sweep will retry");
   }
 }

@@ -2,7 +2,7 @@ import type { Logger } from "../../shared/log/logger.js";
 import type { Bus } from "../../shared/bus/bus.js";
 import type { SessionDirectory } from "../../shared/bus/session-directory.js";
 import type { Store } from "../../shared/store/store.js";
-import { Connection } from "../../shared/net/connection.js";
+import { Connection, type ConnectionOptions } from "../../shared/net/connection.js";
 import { IdleSweeper } from "../../shared/net/idle-sweeper.js";
 import type { Transport } from "../../shared/net/transport.js";
 import { LINE } from "../../shared/protocol/codec.js";
@@ -133,6 +133,20 @@ export class MsgServer implements HandlerContext {
   }
 
   /** A new client or link connection; `dialect` when the transport fixes it (WebSocket: JSON), else detected from the first byte. */
+  /** What every client connection shares: made once, so a connection carries no closures of its own. */
+  private connBase(): Omit<ConnectionOptions<ConnState>, "dialect" | "state"> {
+    this.connShared ??= {
+      limits: { maxLineBytes: this.cfg.maxLineBytes, maxFrameBytes: this.cfg.maxLineBytes },
+      log: this.log,
+      maxOutboundBytes: this.cfg.maxOutboundBytes,
+      maxInflight: this.cfg.maxInflightPerConnection,
+      onCommand: (c, cmd) => dispatch(this, c, cmd),
+      onClose: (c, reason) => this.onClose(c, reason),
+    };
+    return this.connShared;
+  }
+  private connShared: Omit<ConnectionOptions<ConnState>, "dialect" | "state"> | null = null;
+
   handleTransport(transport: Transport, dialect?: Dialect): void {
     if (this.closing || this.conns.size >= this.cfg.maxConnections) {
       refuse(transport, (dialect ?? LINE).encodeReply(errorReply(new ImError(ErrorCode.IM_ERR_UNAVAILABLE, "msg_server is full or stopping")), null));
@@ -143,16 +157,7 @@ export class MsgServer implements HandlerContext {
       refuse(transport, (dialect ?? LINE).encodeReply(errorReply(new ImError(ErrorCode.IM_ERR_TOO_MANY_CONNECTIONS, "too many connections from your address")), null));
       return;
     }
-    const conn: Conn = new Connection<ConnState>(transport, {
-      limits: { maxLineBytes: this.cfg.maxLineBytes, maxFrameBytes: this.cfg.maxLineBytes },
-      log: this.log,
-      maxOutboundBytes: this.cfg.maxOutboundBytes,
-      maxInflight: this.cfg.maxInflightPerConnection,
-      dialect,
-      state: newConnState(),
-      onCommand: (c, cmd) => dispatch(this, c, cmd),
-      onClose: (c, reason) => this.onClose(c, reason),
-    });
+    const conn: Conn = new Connection<ConnState>(transport, { ...this.connBase(), dialect, state: newConnState() });
     this.conns.add(conn);
     this.slots.set(conn, release);
   }

@@ -5,10 +5,10 @@ import { encodeEnvelope } from "../../shared/protocol/envelope.js";
 import type { Store, StoredMessage } from "../../shared/store/store.js";
 import type { ChannelHub } from "./channels.js";
 import type { MsgServerConfig } from "./config.js";
-import type { OrderedStream } from "./ordered-stream.js";
+import type { OrderedStream, StreamEntry } from "./ordered-stream.js";
 import type { Session } from "./session.js";
 import type { MsgServerStats } from "./stats.js";
-import { deliveryStream } from "./streams.js";
+import { DeliveryFeed, deliveryStream } from "./streams.js";
 
 export interface LocalTopicsDeps {
   cfg: Pick<MsgServerConfig, "syncBatch" | "topicBacklogMax" | "topicBacklogMaxAgeMs">;
@@ -93,22 +93,7 @@ export class LocalTopics {
   attach(session: Session, name: string, start: number): void {
     if (session.ended || session.topics.has(name)) return;
     const { d } = this;
-    const stream = deliveryStream(start, {
-      conn: session.conn,
-      batch: d.cfg.syncBatch,
-      atomicAppends: d.store.atomicAppends,
-      push: (_pos, msg) => {
-        d.stats.topicDeliveries++;
-        if (session.autoAckTopics) session.dirtyCursors.set(name, msg.seq);
-        return session.conn.sendEncoded(encodedTopicPush(session.conn.dialect, msg));
-      },
-      pull: async (after, limit) => {
-        d.stats.storePulls++;
-        const msgs = await d.store.topicRange(name, after, limit);
-        return msgs.map((m) => ({ pos: m.seq, item: m }));
-      },
-      onError: (err) => d.log.warn({ err, topic: name }, "topic pull failed; the sweep will retry"),
-    });
+    const stream = deliveryStream(start, new TopicFeed(session, name, d));
     session.topics.set(name, stream);
     let set = this.members.get(name);
     if (!set) {
@@ -210,5 +195,32 @@ export class LocalTopics {
         }
       }
     }
+  }
+}
+
+/** One member's stream of one topic as the stream sees it (see DeliveryFeed). */
+class TopicFeed extends DeliveryFeed {
+  constructor(
+    private readonly session: Session,
+    private readonly name: string,
+    private readonly d: LocalTopicsDeps,
+  ) {
+    super(session.conn, d.cfg.syncBatch, d.store.atomicAppends);
+  }
+
+  push(_pos: number, msg: StoredMessage): boolean {
+    this.d.stats.topicDeliveries++;
+    if (this.session.autoAckTopics) this.session.dirtyCursors.set(this.name, msg.seq);
+    return this.conn.sendEncoded(encodedTopicPush(this.conn.dialect, msg));
+  }
+
+  async pull(after: number, limit: number): Promise<StreamEntry<StoredMessage>[]> {
+    this.d.stats.storePulls++;
+    const msgs = await this.d.store.topicRange(this.name, after, limit);
+    return msgs.map((m) => ({ pos: m.seq, item: m }));
+  }
+
+  onError(err: unknown): void {
+    this.d.log.warn({ err, topic: this.name }, "topic pull failed; the sweep will retry");
   }
 }

@@ -61,10 +61,29 @@ export class TcpTransport implements Transport {
   }
 
   attach(h: TransportHandlers): void {
-    this.socket.on("data", h.data);
-    this.socket.on("drain", h.drain);
+    // Shared listeners that find the handlers on the socket: four closures less per connection.
+    (this.socket as HandledSocket)[HANDLERS] = h;
+    this.socket.on("data", onSocketData);
+    this.socket.on("drain", onSocketDrain);
     // Errors are always followed by 'close', where the connection learns it is gone.
-    this.socket.on("error", h.error);
-    this.socket.on("close", h.close);
+    this.socket.on("error", onSocketError);
+    this.socket.on("close", onSocketClose);
   }
+}
+
+const HANDLERS = Symbol("fishchat.transportHandlers");
+type HandledSocket = Socket & { [HANDLERS]: TransportHandlers };
+
+// EventEmitter calls a listener with `this` set to the emitter: the socket.
+function onSocketData(this: HandledSocket, chunk: Buffer): void {
+  this[HANDLERS].data(chunk);
+}
+function onSocketDrain(this: HandledSocket): void {
+  this[HANDLERS].drain();
+}
+function onSocketError(this: HandledSocket, err: Error): void {
+  this[HANDLERS].error(err);
+}
+function onSocketClose(this: HandledSocket): void {
+  this[HANDLERS].close();
 }

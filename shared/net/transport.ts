@@ -3,6 +3,10 @@
  * WebSocket, or an in-memory pair in tests. The connection core never imports `net`; adapters
  * (tcp-transport.ts, memory-transport.ts, later the WebSocket one) implement this and nothing more.
  */
+/**
+ * Transports call these as methods of the object they were given (`h.data(chunk)`), never
+ * detached: the connection passes one object with its methods on a prototype, not five closures.
+ */
 export interface TransportHandlers {
   /** Bytes of a stream, or one whole message of a message transport (see `framed`). */
   data(chunk: Buffer | string): void;

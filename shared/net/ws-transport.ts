@@ -95,9 +95,9 @@ export class WsTransport implements Transport {
     const alive = () => h.activity?.();
     this.ws.on("ping", alive);
     this.ws.on("pong", alive);
-    this.socket.on("drain", h.drain);
+    this.socket.on("drain", () => h.drain());
     // ws emits 'error' for protocol violations (too large, bad UTF-8) and closes; 'close' follows.
-    this.ws.on("error", h.error);
+    this.ws.on("error", (err: Error) => h.error(err));
     this.ws.on("close", () => h.close());
   }
 }
