@@ -9,7 +9,7 @@ import { parseConfig } from "../../shared/config/load-config.js";
 import { Cmd } from "../../shared/protocol/commands.js";
 import { SERVICE_NODE_FLAGS } from "../../shared/runtime-flags.js";
 import { TEST_CLIENT_AUTH, TEST_LIMITS } from "./cluster.js";
-import { createNetwork, type Forward, type Host, type Network } from "./netns.js";
+import { createNetwork, forwarder, type Host, type Network } from "./netns.js";
 import { NsProc } from "./netns-proc.js";
 import { type NetnsRedis, startNetnsRedis } from "./netns-redis.js";
 import { waitFor } from "./ports.js";
@@ -74,13 +74,7 @@ export async function startNetnsCluster(o: NetnsClusterOptions = {}): Promise<Ne
   const infra2 = second ? net.host("infra2") : infra;
   // Listeners on a non-loopback address need a cluster secret of 32 bytes or more (a fresh one per run).
   const secret = randomBytes(24).toString("base64");
-  const forwards = new Map<string, Promise<Forward>>();
-  const fwd = (h: Host, port: number) => {
-    const k = `${h.name}:${port}`;
-    let f = forwards.get(k);
-    if (!f) forwards.set(k, (f = h.forward(port)));
-    return f;
-  };
+  const fwd = forwarder();
   const stats = async (host: Host, port: number) => {
     const c = new FishChatClient({ heartbeatMs: 0, requestTimeoutMs: 2000 });
     try {

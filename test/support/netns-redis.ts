@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import type { Forward, Host } from "./netns.js";
+import { forwarder, type Host } from "./netns.js";
 import { NsProc } from "./netns-proc.js";
 import { waitFor } from "./ports.js";
 
@@ -52,13 +52,7 @@ export interface NetnsRedisOptions {
 export async function startNetnsRedis({ dir, mode, dataHosts, sentinelHosts }: NetnsRedisOptions): Promise<NetnsRedis> {
   const password = randomBytes(24).toString("hex");
   const sentinelPassword = randomBytes(24).toString("hex");
-  const forwards = new Map<string, Promise<Forward>>();
-  const fwd = (h: Host, port: number) => {
-    const k = `${h.name}:${port}`;
-    let f = forwards.get(k);
-    if (!f) forwards.set(k, (f = h.forward(port)));
-    return f;
-  };
+  const fwd = forwarder();
   const clients: Redis[] = [];
   const connect = async (h: Host, port: number, pass: string) => {
     const f = await fwd(h, port);
@@ -148,7 +142,7 @@ export async function startNetnsRedis({ dir, mode, dataHosts, sentinelHosts }: N
     },
     async close() {
       for (const c of clients) c.disconnect();
-      await Promise.all([...forwards.values()].map(async (f) => (await f).close()));
+      await fwd.closeAll();
     },
   };
   await Promise.all(servers.map((s) => s.start()));

@@ -12,6 +12,22 @@ export type { ExecResult, Forward } from "./netns-host.js";
 export { Host } from "./netns-host.js";
 export { netemAvailable, netnsAvailable, sweepStaleNetns } from "./netns-probe.js";
 
+/** host.forward(port), made once per host and port however often it is asked for. */
+export function forwarder(): ((h: Host, port: number) => Promise<Forward>) & { closeAll(): Promise<void> } {
+  const forwards = new Map<string, Promise<Forward>>();
+  const fwd = (h: Host, port: number) => {
+    const k = `${h.name}:${port}`;
+    let f = forwards.get(k);
+    if (!f) forwards.set(k, (f = h.forward(port)));
+    return f;
+  };
+  return Object.assign(fwd, {
+    async closeAll() {
+      await Promise.all([...forwards.values()].map(async (f) => (await f).close()));
+    },
+  });
+}
+
 /**
  * Test hosts as Linux network namespaces, all plugged into one bridge that lives in a namespace
  * of its own, so building, faulting and removing a network never touches the root namespace's

@@ -17,6 +17,18 @@ import { waitFor } from "../../support/ports.js";
 const codeOf = (c: Command) => (c.name === Cmd.ERR ? c.args[0] : c.name);
 
 /** A gate a test opens by hand: work awaiting it is "in progress" until then. */
+/** A slow directory (Redis under load): logins stay in progress until the test opens the gate. */
+function slowDirectory(): { bus: ReturnType<typeof memoryBus>; claims: ReturnType<typeof gate> } {
+  const bus = memoryBus();
+  const claims = gate();
+  const claim = bus.sessions.claim.bind(bus.sessions);
+  bus.sessions.claim = async (id, loc) => {
+    await claims.wait;
+    return claim(id, loc);
+  };
+  return { bus, claims };
+}
+
 function gate(): { wait: Promise<void>; open: () => void } {
   let open!: () => void;
   const wait = new Promise<void>((r) => (open = r));
@@ -114,14 +126,7 @@ test("the wait counts the real queue ahead: a refusal behind 20 waiting logins c
 });
 
 test("core: past the bound a line login gets RATE_LIMITED with the wait, a v1 packet login is closed, neither costs an attempt of the address", async (t) => {
-  const bus = memoryBus();
-  const claims = gate();
-  const claim = bus.sessions.claim.bind(bus.sessions);
-  // A slow directory (Redis under load): logins stay in progress until the test lets them through.
-  bus.sessions.claim = async (id, loc) => {
-    await claims.wait;
-    return claim(id, loc);
-  };
+  const { bus, claims } = slowDirectory();
   const h = await startCore(t, {
     bus,
     conf: {
@@ -179,13 +184,7 @@ test("core: a slot is held until the login sync has read the store, and a failed
 });
 
 test("core: a login past the bound waits its turn in the queue and then succeeds; past the queue it is refused", async (t) => {
-  const bus = memoryBus();
-  const claims = gate();
-  const claim = bus.sessions.claim.bind(bus.sessions);
-  bus.sessions.claim = async (id, loc) => {
-    await claims.wait;
-    return claim(id, loc);
-  };
+  const { bus, claims } = slowDirectory();
   const h = await startCore(t, { bus, conf: { loginAdmission: { maxInProgress: 1, maxQueued: 1 } } });
   const a = h.connect().request(`SEND_CLIENT_ID alice ${await h.token("alice")}`);
   await waitFor("alice in progress", () => h.core.admission.inProgress === 1, 2000, 5);
