@@ -10,6 +10,11 @@ const CLK_TCK = 100;
 
 export interface ProcSample {
   cpuSec: number;
+  /**
+   * CPU of the main thread alone (its tid is the pid): the event loop. The rest of cpuSec is the
+   * process's other threads: libuv's pool (LMDB commits and fsyncs), V8's GC helpers.
+   */
+  mainCpuSec: number;
   rssKB: number;
   peakRssKB: number;
 }
@@ -24,16 +29,23 @@ export interface NamedProc {
 
 export function sampleProc(pid: number): ProcSample | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name is in parentheses and may hold spaces: fields are counted after its ")".
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    return { cpuSec: (utime + stime) / CLK_TCK, rssKB: statusKB(status, "VmRSS"), peakRssKB: statusKB(status, "VmHWM") };
+    return {
+      cpuSec: statCpuSec(readFileSync(`/proc/${pid}/stat`, "utf8")),
+      mainCpuSec: statCpuSec(readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8")),
+      rssKB: statusKB(status, "VmRSS"),
+      peakRssKB: statusKB(status, "VmHWM"),
+    };
   } catch {
     return null;
   }
+}
+
+/** User + system seconds of a /proc stat line (a process's, or one thread's under task/). */
+export function statCpuSec(stat: string): number {
+  // The command name is in parentheses and may hold spaces: fields are counted after its ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
 function statusKB(status: string, key: string): number {
@@ -57,6 +69,8 @@ export interface ProcessFigure {
   pid: number;
   /** CPU seconds used inside the measurement window. */
   cpuSec: number;
+  /** The main thread's share of cpuSec (the event loop); see ProcSample.mainCpuSec. */
+  mainCpuSec: number;
   /** cpuSec over the window length, in % of one core (200% = both cores of this machine). */
   cpuPct: number;
   rssMB: number;
@@ -128,6 +142,7 @@ export class Meter {
         name: p.name,
         pid: p.pid,
         cpuSec: round(cpu, 2),
+        mainCpuSec: round(b.mainCpuSec - a.mainCpuSec, 2),
         cpuPct: round((cpu / sec) * 100, 0),
         rssMB: round(b.rssKB / 1024, 1),
         peakRssMB: round(b.peakRssKB / 1024, 1),
@@ -137,7 +152,7 @@ export class Meter {
       // Everything else that ran on the machine meanwhile (other users, other test suites).
       const ours = out.reduce((sum, p) => sum + p.cpuSec, 0);
       const other = Math.max(0, this.busy1 - this.busy0 - ours);
-      out.push({ name: "other (not ours)", pid: 0, cpuSec: round(other, 2), cpuPct: round((other / sec) * 100, 0), rssMB: 0, peakRssMB: 0 });
+      out.push({ name: "other (not ours)", pid: 0, cpuSec: round(other, 2), mainCpuSec: 0, cpuPct: round((other / sec) * 100, 0), rssMB: 0, peakRssMB: 0 });
     }
     return out;
   }

@@ -59,12 +59,16 @@ export function formatRun(r: RunResult): string {
     if (isStepKey(k) || COUNT_KEYS.includes(k) || k.includes("atency.") || k.includes(":") || ["deliveredPerSec", "ackedPerSec", "windowSec", "offeredPerSec", "issuedPerSec"].includes(k)) continue;
     rest.push([k, fmt(v)]);
   }
-  for (const [k, v] of Object.entries(m)) if (k.includes(":") && !/^(cpuSec|cpuPct|rssMB|peakRssMB):/.test(k)) rest.push([k, fmt(v)]);
+  for (const [k, v] of Object.entries(m)) if (k.includes(":") && !/^(cpuSec|mainCpuSec|cpuPct|rssMB|peakRssMB):/.test(k)) rest.push([k, fmt(v)]);
   if (rest.length > 0) lines.push(table(rest));
   if (r.processes.length > 0) {
-    const rows = [["process", "pid", "cpu s", "cpu %", "rss MB", "peak rss MB"]];
+    const rows = [["process", "pid", "cpu s", "main s", "cpu %", "rss MB", "peak rss MB"]];
     for (const p of r.processes) {
-      rows.push(p.pid === 0 ? [p.name, "-", fmt(p.cpuSec), fmt(p.cpuPct), "-", "-"] : [p.name, String(p.pid), fmt(p.cpuSec), fmt(p.cpuPct), fmt(p.rssMB), fmt(p.peakRssMB)]);
+      rows.push(
+        p.pid === 0
+          ? [p.name, "-", fmt(p.cpuSec), "-", fmt(p.cpuPct), "-", "-"]
+          : [p.name, String(p.pid), fmt(p.cpuSec), fmt(p.mainCpuSec), fmt(p.cpuPct), fmt(p.rssMB), fmt(p.peakRssMB)],
+      );
     }
     lines.push(table(rows));
   }
@@ -128,6 +132,7 @@ export function processMetrics(ps: readonly ProcessFigure[]): Record<string, num
   for (const p of ps) {
     out[`cpuSec:${p.name}`] = p.cpuSec;
     if (p.pid === 0) continue; // "other (not ours)": CPU only
+    out[`mainCpuSec:${p.name}`] = p.mainCpuSec;
     out[`peakRssMB:${p.name}`] = p.peakRssMB;
     if (p.name !== "bench") total += p.cpuSec;
   }
