@@ -24,6 +24,21 @@ if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
 if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
 return 0`;
 
+// The same for many keys at once (standalone Redis, where a script may touch any keys):
+// KEYS the session keys; ARGV[1] ttl ms, ARGV[1 + i] the location KEYS[i] should hold. Returns
+// the 1-based indexes of the keys another login holds. One call replaces one script call per
+// session: at 19,000 sessions a refresh was 19,000 commands, each an ioredis Command with its
+// promise and argument arrays (~1 KB of garbage per session every sessionTtlMs / 3).
+const REFRESH_MANY = `
+local lost = {}
+for i = 1, #KEYS do
+  local cur = redis.call('GET', KEYS[i])
+  if cur == ARGV[i + 1] then redis.call('PEXPIRE', KEYS[i], ARGV[1])
+  elseif not cur then redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', ARGV[1])
+  else lost[#lost + 1] = i end
+end
+return lost`;
+
 // Delete only if we still own it: a newer login elsewhere must not be unregistered by our logout.
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -34,10 +49,19 @@ interface Scripted {
   fcClaim: ScriptFn;
   fcRefresh: ScriptFn;
   fcRelease: ScriptFn;
+  /** numkeys, then the keys, then ARGV (a command defined without a fixed numberOfKeys). */
+  fcRefreshMany: (numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
 }
 
 /** Refresh pipelines are cut into batches of this many keys: one huge pipeline would block Redis. */
 export const REFRESH_BATCH = 5000;
+
+/**
+ * Keys per REFRESH_MANY call. A script runs atomically, so this bounds how long one call holds
+ * Redis from its other clients: 200 GET + PEXPIRE pairs take ~0.5 ms of Redis CPU on the test
+ * machine (BENCHMARKS.md, "The session refresh").
+ */
+export const REFRESH_MANY_KEYS = 200;
 
 export type RefreshEntry = { clientId: string; loc: SessionLocation };
 
@@ -58,6 +82,7 @@ export class RedisSessionDirectory implements SessionDirectory {
     redis.defineCommand("fcClaim", { numberOfKeys: 1, lua: CLAIM });
     redis.defineCommand("fcRefresh", { numberOfKeys: 1, lua: REFRESH });
     redis.defineCommand("fcRelease", { numberOfKeys: 1, lua: RELEASE });
+    redis.defineCommand("fcRefreshMany", { lua: REFRESH_MANY });
     this.scripts = redis as unknown as Scripted;
   }
 
@@ -70,12 +95,33 @@ export class RedisSessionDirectory implements SessionDirectory {
 
   async refreshAll(entries: readonly RefreshEntry[]): Promise<string[]> {
     const lost: string[] = [];
-    for (let i = 0; i < entries.length; i += REFRESH_BATCH) lost.push(...(await this.refreshPipelined(entries.slice(i, i + REFRESH_BATCH))));
+    for (let i = 0; i < entries.length; i += REFRESH_BATCH) lost.push(...(await this.refreshMany(entries.slice(i, i + REFRESH_BATCH))));
     return lost;
   }
 
   /**
-   * One pipeline of refresh scripts (on a cluster, all keys served by one group of nodes).
+   * One pipeline of REFRESH_MANY calls of REFRESH_MANY_KEYS keys each. A call that failed counts
+   * its keys as neither kept nor lost (the next refresh retries them), as in refreshPipelined.
+   */
+  private async refreshMany(batch: readonly RefreshEntry[]): Promise<string[]> {
+    const pipe = this.redis.pipeline() as unknown as Scripted & { exec(): Promise<[Error | null, unknown][] | null> };
+    for (let i = 0; i < batch.length; i += REFRESH_MANY_KEYS) {
+      const part = batch.slice(i, i + REFRESH_MANY_KEYS);
+      void pipe.fcRefreshMany(part.length, ...part.map((e) => this.keys.session(e.clientId)), this.ttlMs, ...part.map((e) => encodeLocation(e.loc)));
+    }
+    const results = (await pipe.exec()) ?? [];
+    const lost: string[] = [];
+    results.forEach(([err, v], call) => {
+      if (err || !Array.isArray(v)) return;
+      for (const k of v as number[]) lost.push(batch[call * REFRESH_MANY_KEYS + k - 1]!.clientId);
+    });
+    return lost;
+  }
+
+  /**
+   * One pipeline of single-key refresh scripts, for Redis Cluster: there a script may only touch
+   * keys of one hash slot, and session keys spread over all of them, all keys of one pipeline
+   * being served by one group of nodes (cluster-session-directory.ts).
    * Returns the ids another login holds; entries whose script failed count as neither (the next
    * refresh retries them).
    */

@@ -120,6 +120,25 @@ export function runBusSuite(name: string, factory: BusFactory): void {
       }
     });
 
+    test("session directory: a refresh of more sessions than one script call takes reports exactly the taken ones", async () => {
+      const bus = await factory.open({ sessionTtlMs: 2000, scope: scope() });
+      try {
+        // 1,250 sessions span several REFRESH_MANY calls of 200 keys (standalone Redis) and cross
+        // shards on a cluster; the taken ones sit at each call's edges.
+        const n = 1250;
+        const taken = new Set([0, 199, 200, 1001, n - 1]);
+        const loc = (i: number) => ({ serverId: "s1", connId: `c${i}` });
+        for (let i = 0; i < n; i += 50) await Promise.all(Array.from({ length: Math.min(50, n - i) }, (_, j) => bus.sessions.claim(`u${i + j}`, loc(i + j))));
+        for (const i of taken) await bus.sessions.claim(`u${i}`, { serverId: "s2", connId: `d${i}` });
+        const lost = await bus.sessions.refreshAll(Array.from({ length: n }, (_, i) => ({ clientId: `u${i}`, loc: loc(i) })));
+        assert.deepEqual([...lost].sort(), [...taken].map((i) => `u${i}`).sort());
+        assert.deepEqual(await bus.sessions.lookup("u1000"), loc(1000));
+        assert.deepEqual(await bus.sessions.lookup("u1001"), { serverId: "s2", connId: "d1001" }, "refresh never takes an entry back");
+      } finally {
+        await bus.close();
+      }
+    });
+
     test("registry: announce marks alive for the TTL, withdraw at once; list filters by role", async () => {
       const bus = await factory.open({ sessionTtlMs: 5000, scope: scope() });
       try {

@@ -1,7 +1,8 @@
 /**
  * idle: hold N logged-in, idle connections (a SEND_PING every --ping-ms, as v1 clients send, so
  * the server's idle timeout does not close them) and report the RSS each costs its msg_server:
- * (RSS at the end of the hold - RSS before the first login) / connections on that server.
+ * (RSS at the end of the hold - RSS before the first login) / connections on that server, and
+ * the CPU each cluster process uses during the hold alone (`holdCpuPct:<process>`, % of a core).
  * Run against a cluster of one msg_server (the default here), so "through the gateway" and "on
  * one msg_server" agree.
  *
@@ -56,7 +57,14 @@ export async function runIdle(ctx: ScenarioContext): Promise<ScenarioOutput> {
   if (failed > 0) notes.push(`${failed} of ${n} logins failed: ${[...errors].map(([k, v]) => `${k} x${v}`).join(", ")}`);
   ctx.progress(`${conns.length} sessions open after ${loginSec.toFixed(1)} s; holding ${opts.holdSec} s`);
   const pinger = startPings(conns, opts.pingMs);
-  await sleep(SETTLE_MS + opts.holdSec * 1000);
+  await sleep(SETTLE_MS);
+  // CPU during the hold alone (the meter's window includes the logins): what idle sessions cost.
+  const cluster = ctx.procs.filter((p) => p.name !== "bench");
+  const hold0 = cluster.map((p) => sampleProc(p.pid));
+  const holdT0 = performance.now();
+  await sleep(opts.holdSec * 1000);
+  const holdSec = (performance.now() - holdT0) / 1000;
+  const hold1 = cluster.map((p) => sampleProc(p.pid));
   clearInterval(pinger);
   ctx.meter.end();
 
@@ -74,6 +82,15 @@ export async function runIdle(ctx: ScenarioContext): Promise<ScenarioOutput> {
     worst = Math.max(worst, kb);
   });
   metrics.kbPerConn = round(worst, 2);
+  let holdTotal = 0;
+  cluster.forEach((p, i) => {
+    const a = hold0[i];
+    const b = hold1[i];
+    if (!a || !b) return;
+    holdTotal += b.cpuSec - a.cpuSec;
+    metrics[`holdCpuPct:${p.name}`] = round(((b.cpuSec - a.cpuSec) / holdSec) * 100, 1);
+  });
+  metrics["holdCpuPct:cluster"] = round((holdTotal / holdSec) * 100, 1);
   const selfNow = sampleProc(process.pid)?.rssKB ?? 0;
   if (conns.length > 0) metrics["kbPerConn:bench"] = round((selfNow - selfBase) / conns.length, 2);
   if (dropped > 0) notes.push(`${dropped} connections closed during the hold (idle timeout? server limit?)`);
