@@ -13,7 +13,7 @@ import { Cmd } from "../../../shared/protocol/commands.js";
 import { Kind, type BenchConn, type ConnHandlers } from "../bench-conn.js";
 import { closeAll, pool, sleep, sourceAddress, sourceIpCount } from "../clients.js";
 import { loginThroughGateway } from "../bench-conn.js";
-import { openFilesLimit, round, sampleProc } from "../proc-stats.js";
+import { Meter, openFilesLimit, round, sampleProc } from "../proc-stats.js";
 import type { ScenarioContext, ScenarioOutput } from "./context.js";
 
 const FD_MARGIN = 200;
@@ -59,12 +59,12 @@ export async function runIdle(ctx: ScenarioContext): Promise<ScenarioOutput> {
   const pinger = startPings(conns, opts.pingMs);
   await sleep(SETTLE_MS);
   // CPU during the hold alone (the meter's window includes the logins): what idle sessions cost.
-  const cluster = ctx.procs.filter((p) => p.name !== "bench");
-  const hold0 = cluster.map((p) => sampleProc(p.pid));
+  const hold = new Meter(ctx.procs.filter((p) => p.name !== "bench"));
+  hold.begin();
   const holdT0 = performance.now();
   await sleep(opts.holdSec * 1000);
   const holdSec = (performance.now() - holdT0) / 1000;
-  const hold1 = cluster.map((p) => sampleProc(p.pid));
+  hold.end();
   clearInterval(pinger);
   ctx.meter.end();
 
@@ -83,13 +83,11 @@ export async function runIdle(ctx: ScenarioContext): Promise<ScenarioOutput> {
   });
   metrics.kbPerConn = round(worst, 2);
   let holdTotal = 0;
-  cluster.forEach((p, i) => {
-    const a = hold0[i];
-    const b = hold1[i];
-    if (!a || !b) return;
-    holdTotal += b.cpuSec - a.cpuSec;
-    metrics[`holdCpuPct:${p.name}`] = round(((b.cpuSec - a.cpuSec) / holdSec) * 100, 1);
-  });
+  for (const f of hold.figures()) {
+    if (f.pid === 0) continue; // "other (not ours)"
+    holdTotal += f.cpuSec;
+    metrics[`holdCpuPct:${f.name}`] = round((f.cpuSec / holdSec) * 100, 1);
+  }
   metrics["holdCpuPct:cluster"] = round((holdTotal / holdSec) * 100, 1);
   const selfNow = sampleProc(process.pid)?.rssKB ?? 0;
   if (conns.length > 0) metrics["kbPerConn:bench"] = round((selfNow - selfBase) / conns.length, 2);
